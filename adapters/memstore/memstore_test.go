@@ -1,0 +1,15 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/ports"
+	"github.com/vertice/vertice/ports/portstest"
+)
+
+func TestStoreContract(t *testing.T) {
+	portstest.RunStore(t, func(_ *testing.T, clock ports.Clock) ports.Store {
+		return memstore.New(clock)
+	})
+}

@@ -1,0 +1,132 @@
+// Package registry holds the registry's use cases over ports.Store:
+// Register, Heartbeat, Lookup, List and Deregister.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/ports"
+)
+
+// DefaultTTL is the seed's lease: 60 s without a heartbeat and an instance is gone.
+const DefaultTTL = 60 * time.Second
+
+// Service runs the use cases. Build it with New.
+type Service struct {
+	store ports.Store
+	clock ports.Clock
+	ttl   time.Duration
+}
+
+// New returns the use cases over store. ttl zero means DefaultTTL.
+func New(store ports.Store, clock ports.Clock, ttl time.Duration) *Service {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Service{store: store, clock: clock, ttl: ttl}
+}
+
+// Now is the clock the use cases judge leases by, for rendering ttl_remaining.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// Register validates r and stores a fresh lease. created is false when a
+// live instance with the same key was replaced.
+func (s *Service) Register(ctx context.Context, r catalog.Registration) (catalog.Instance, bool, error) {
+	r, err := r.Normalize()
+	if err != nil {
+		return catalog.Instance{}, false, err
+	}
+	in := catalog.NewInstance(r, s.clock.Now(), s.ttl)
+	created, err := s.store.Put(ctx, in)
+	if err != nil {
+		return catalog.Instance{}, false, err
+	}
+	return in, created, nil
+}
+
+// Heartbeat renews one instance, or every live instance of the service when
+// instanceID is empty (the seed's clients send only service_name). It
+// returns the renewed instances, best first; ports.ErrNotFound tells the
+// caller to register again.
+func (s *Service) Heartbeat(ctx context.Context, service, instanceID string) ([]catalog.Instance, error) {
+	if err := validateKey(service, instanceID); err != nil {
+		return nil, err
+	}
+	if instanceID != "" {
+		in, err := s.store.Renew(ctx, service, instanceID)
+		if err != nil {
+			return nil, err
+		}
+		return []catalog.Instance{in}, nil
+	}
+	return s.renewAll(ctx, service)
+}
+
+func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Instance, error) {
+	list, err := s.store.Instances(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	renewed := make([]catalog.Instance, 0, len(list))
+	for _, in := range list {
+		r, err := s.store.Renew(ctx, service, in.InstanceID)
+		if errors.Is(err, ports.ErrNotFound) {
+			continue // expired or deleted between the two calls
+		}
+		if err != nil {
+			return nil, err
+		}
+		renewed = append(renewed, r)
+	}
+	if len(renewed) == 0 {
+		return nil, ports.ErrNotFound
+	}
+	catalog.SortPreferred(renewed)
+	return renewed, nil
+}
+
+// Lookup returns the live instances of a service, best first: the seed's
+// single-object answer is the first.
+func (s *Service) Lookup(ctx context.Context, service string) ([]catalog.Instance, error) {
+	if err := catalog.ValidateServiceName(service); err != nil {
+		return nil, err
+	}
+	list, err := s.store.Instances(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	list = catalog.Live(list, s.clock.Now())
+	if len(list) == 0 {
+		return nil, fmt.Errorf("service %q: %w", service, ports.ErrNotFound)
+	}
+	catalog.SortPreferred(list)
+	return list, nil
+}
+
+// List returns the names of services with a live instance, sorted.
+func (s *Service) List(ctx context.Context) ([]string, error) {
+	return s.store.Services(ctx)
+}
+
+// Deregister removes one instance, or all instances of the service when
+// instanceID is empty, and says how many went.
+func (s *Service) Deregister(ctx context.Context, service, instanceID string) (int, error) {
+	if err := validateKey(service, instanceID); err != nil {
+		return 0, err
+	}
+	return s.store.Delete(ctx, service, instanceID)
+}
+
+func validateKey(service, instanceID string) error {
+	if err := catalog.ValidateServiceName(service); err != nil {
+		return err
+	}
+	if instanceID == "" {
+		return nil
+	}
+	return catalog.ValidateInstanceID(instanceID)
+}

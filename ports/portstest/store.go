@@ -1,0 +1,284 @@
+package portstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/ports"
+)
+
+// NewStore builds an empty store judging expiry by clock. It is called once
+// per subtest; stores must not see each other's data.
+type NewStore func(t *testing.T, clock ports.Clock) ports.Store
+
+const leaseTTL = 60 * time.Second
+
+// RunStore is the contract every ports.Store adapter must pass.
+func RunStore(t *testing.T, newStore NewStore) {
+	cases := []struct {
+		name string
+		run  func(*testing.T, ports.Store, *FakeClock)
+	}{
+		{"RegisterThenLookup", testRegisterThenLookup},
+		{"ReRegisterReplaces", testReRegisterReplaces},
+		{"RenewExtendsLease", testRenewExtendsLease},
+		{"RenewUnknownIsNotFound", testRenewUnknown},
+		{"ExpiryHidesInstance", testExpiry},
+		{"ServicesSorted", testServicesSorted},
+		{"DeleteOneAndAll", testDelete},
+		{"SeveralInstancesPerName", testSeveralInstances},
+		{"MetadataRoundTrip", testMetadataRoundTrip},
+		{"Concurrent", testConcurrent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Start near real time: stores that also set backend TTLs
+			// (Redis) must see sane absolute times.
+			clock := NewFakeClock(time.Now().Truncate(time.Millisecond))
+			c.run(t, newStore(t, clock), clock)
+		})
+	}
+}
+
+func inst(clock ports.Clock, service, id string) catalog.Instance {
+	return catalog.NewInstance(catalog.Registration{
+		ServiceName:    service,
+		InstanceID:     id,
+		Endpoint:       "http://" + id + ":8080",
+		HealthEndpoint: "/health",
+		Metadata:       map[string]string{"version": "1.0.0"},
+	}, clock.Now(), leaseTTL)
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func put(t *testing.T, s ports.Store, in catalog.Instance) bool {
+	t.Helper()
+	created, err := s.Put(context.Background(), in)
+	noErr(t, err)
+	return created
+}
+
+func renew(t *testing.T, s ports.Store, service, id string) catalog.Instance {
+	t.Helper()
+	in, err := s.Renew(context.Background(), service, id)
+	noErr(t, err)
+	return in
+}
+
+func instances(t *testing.T, s ports.Store, service string) []catalog.Instance {
+	t.Helper()
+	list, err := s.Instances(context.Background(), service)
+	noErr(t, err)
+	return list
+}
+
+func services(t *testing.T, s ports.Store) []string {
+	t.Helper()
+	names, err := s.Services(context.Background())
+	noErr(t, err)
+	return names
+}
+
+func del(t *testing.T, s ports.Store, service, id string) int {
+	t.Helper()
+	n, err := s.Delete(context.Background(), service, id)
+	noErr(t, err)
+	return n
+}
+
+func wantNotFound(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+}
+
+func one(t *testing.T, s ports.Store, service string) catalog.Instance {
+	t.Helper()
+	list := instances(t, s, service)
+	if len(list) != 1 {
+		t.Fatalf("want 1 instance of %s, got %d", service, len(list))
+	}
+	return list[0]
+}
+
+func testRegisterThenLookup(t *testing.T, s ports.Store, clock *FakeClock) {
+	ctx := context.Background()
+	in := inst(clock, "nmap_service", "a")
+	if created := put(t, s, in); !created {
+		t.Fatal("first Put should report created")
+	}
+	got := one(t, s, "nmap_service")
+	if got.Endpoint != in.Endpoint || got.HealthEndpoint != "/health" || got.InstanceID != "a" {
+		t.Fatalf("stored %+v, got back %+v", in, got)
+	}
+	if !got.RegisteredAt.Equal(in.RegisteredAt) || !got.LastHeartbeat.Equal(in.LastHeartbeat) || got.TTL != leaseTTL {
+		t.Fatalf("times not kept: put %+v got %+v", in, got)
+	}
+	_, err := s.Instances(ctx, "other_service")
+	wantNotFound(t, err)
+}
+
+func testReRegisterReplaces(t *testing.T, s ports.Store, clock *FakeClock) {
+	put(t, s, inst(clock, "svc", "a"))
+	clock.Advance(5 * time.Second)
+	again := inst(clock, "svc", "a")
+	again.Endpoint = "http://moved:9090"
+	if created := put(t, s, again); created {
+		t.Fatal("Put of a live key should report created=false")
+	}
+	got := one(t, s, "svc")
+	if got.Endpoint != "http://moved:9090" || !got.LastHeartbeat.Equal(clock.Now()) {
+		t.Fatalf("re-register did not replace: %+v", got)
+	}
+}
+
+func testRenewExtendsLease(t *testing.T, s ports.Store, clock *FakeClock) {
+	put(t, s, inst(clock, "svc", "a"))
+	clock.Advance(leaseTTL - time.Second)
+	renewed := renew(t, s, "svc", "a")
+	if !renewed.LastHeartbeat.Equal(clock.Now()) {
+		t.Fatalf("renew should set last heartbeat to now, got %v want %v", renewed.LastHeartbeat, clock.Now())
+	}
+	clock.Advance(leaseTTL - time.Second) // past the first lease, inside the second
+	got := one(t, s, "svc")
+	if got.TTLRemaining(clock.Now()) != 1 {
+		t.Fatalf("want 1s left, got %d", got.TTLRemaining(clock.Now()))
+	}
+}
+
+func testRenewUnknown(t *testing.T, s ports.Store, clock *FakeClock) {
+	ctx := context.Background()
+	_, err := s.Renew(ctx, "svc", "ghost")
+	wantNotFound(t, err)
+	put(t, s, inst(clock, "svc", "a"))
+	_, err = s.Renew(ctx, "svc", "ghost")
+	wantNotFound(t, err)
+}
+
+func testExpiry(t *testing.T, s ports.Store, clock *FakeClock) {
+	ctx := context.Background()
+	put(t, s, inst(clock, "svc", "a"))
+	clock.Advance(leaseTTL)
+	_, err := s.Instances(ctx, "svc")
+	wantNotFound(t, err)
+	_, err = s.Renew(ctx, "svc", "a")
+	wantNotFound(t, err)
+	if names := services(t, s); len(names) != 0 {
+		t.Fatalf("expired service still listed: %v", names)
+	}
+	if created := put(t, s, inst(clock, "svc", "a")); !created {
+		t.Fatal("Put after expiry should report created")
+	}
+}
+
+func testServicesSorted(t *testing.T, s ports.Store, clock *FakeClock) {
+	for _, name := range []string{"osint_service", "active_immune_core_service", "nmap_service"} {
+		put(t, s, inst(clock, name, "i-"+name))
+	}
+	put(t, s, inst(clock, "nmap_service", "second"))
+	got := services(t, s)
+	want := []string{"active_immune_core_service", "nmap_service", "osint_service"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func testDelete(t *testing.T, s ports.Store, clock *FakeClock) {
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		put(t, s, inst(clock, "svc", id))
+	}
+	if n := del(t, s, "svc", "a"); n != 1 {
+		t.Fatalf("deleted %d, want 1", n)
+	}
+	if list := instances(t, s, "svc"); len(list) != 2 {
+		t.Fatalf("want 2 left, got %d", len(list))
+	}
+	_, err := s.Delete(ctx, "svc", "a")
+	wantNotFound(t, err)
+	if n := del(t, s, "svc", ""); n != 2 {
+		t.Fatalf("deleted %d, want 2", n)
+	}
+	_, err = s.Instances(ctx, "svc")
+	wantNotFound(t, err)
+	_, err = s.Delete(ctx, "svc", "")
+	wantNotFound(t, err)
+}
+
+func testSeveralInstances(t *testing.T, s ports.Store, clock *FakeClock) {
+	put(t, s, inst(clock, "svc", "a"))
+	clock.Advance(30 * time.Second)
+	put(t, s, inst(clock, "svc", "b"))
+	if list := instances(t, s, "svc"); len(list) != 2 {
+		t.Fatalf("want 2 instances, got %d", len(list))
+	}
+	clock.Advance(30 * time.Second) // a's lease ends, b's does not
+	got := one(t, s, "svc")
+	if got.InstanceID != "b" {
+		t.Fatalf("want b to survive, got %s", got.InstanceID)
+	}
+}
+
+func testMetadataRoundTrip(t *testing.T, s ports.Store, clock *FakeClock) {
+	in := inst(clock, "svc", "a")
+	in.Metadata = map[string]string{"version": "2.1.0", "status": "unhealthy", "zone": "eu-1"}
+	put(t, s, in)
+	got := one(t, s, "svc")
+	if fmt.Sprint(got.Metadata) != fmt.Sprint(in.Metadata) {
+		t.Fatalf("metadata %v came back as %v", in.Metadata, got.Metadata)
+	}
+}
+
+// testConcurrent registers, renews and reads from many goroutines at once;
+// every instance must survive and nothing may error or race.
+func testConcurrent(t *testing.T, s ports.Store, clock *FakeClock) {
+	ctx := context.Background()
+	const workers, nsvc = 32, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*3)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			service := fmt.Sprintf("svc_%d", w%nsvc)
+			id := fmt.Sprintf("w%d", w)
+			if _, err := s.Put(ctx, inst(clock, service, id)); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := s.Renew(ctx, service, id); err != nil {
+				errs <- err
+			}
+			if _, err := s.Instances(ctx, service); err != nil {
+				errs <- err
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent call failed: %v", err)
+	}
+	if names := services(t, s); len(names) != nsvc {
+		t.Fatalf("want %d services, got %v", nsvc, names)
+	}
+	total := 0
+	for i := 0; i < nsvc; i++ {
+		total += len(instances(t, s, fmt.Sprintf("svc_%d", i)))
+	}
+	if total != workers {
+		t.Fatalf("want %d instances, got %d", workers, total)
+	}
+}

@@ -59,7 +59,7 @@ func (s *Service) Heartbeat(ctx context.Context, service, instanceID string) ([]
 	if instanceID != "" {
 		in, err := s.store.Renew(ctx, service, instanceID)
 		if err != nil {
-			return nil, err
+			return nil, notFound(err, service, instanceID)
 		}
 		return []catalog.Instance{in}, nil
 	}
@@ -69,7 +69,7 @@ func (s *Service) Heartbeat(ctx context.Context, service, instanceID string) ([]
 func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Instance, error) {
 	list, err := s.store.Instances(ctx, service)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, service, "")
 	}
 	renewed := make([]catalog.Instance, 0, len(list))
 	for _, in := range list {
@@ -83,7 +83,7 @@ func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Insta
 		renewed = append(renewed, r)
 	}
 	if len(renewed) == 0 {
-		return nil, ports.ErrNotFound
+		return nil, &NotFoundError{Service: service}
 	}
 	catalog.SortPreferred(renewed)
 	return renewed, nil
@@ -97,11 +97,12 @@ func (s *Service) Lookup(ctx context.Context, service string) ([]catalog.Instanc
 	}
 	list, err := s.store.Instances(ctx, service)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, service, "")
 	}
+	// Stores judge expiry by the same clock; this guards a cached read.
 	list = catalog.Live(list, s.clock.Now())
 	if len(list) == 0 {
-		return nil, fmt.Errorf("service %q: %w", service, ports.ErrNotFound)
+		return nil, &NotFoundError{Service: service}
 	}
 	catalog.SortPreferred(list)
 	return list, nil
@@ -118,7 +119,33 @@ func (s *Service) Deregister(ctx context.Context, service, instanceID string) (i
 	if err := validateKey(service, instanceID); err != nil {
 		return 0, err
 	}
-	return s.store.Delete(ctx, service, instanceID)
+	n, err := s.store.Delete(ctx, service, instanceID)
+	return n, notFound(err, service, instanceID)
+}
+
+// NotFoundError says which service (and instance) has no live lease. It
+// unwraps to ports.ErrNotFound.
+type NotFoundError struct {
+	Service    string
+	InstanceID string
+}
+
+func (e *NotFoundError) Error() string {
+	if e.InstanceID != "" {
+		return fmt.Sprintf("instance %q of service %q is not registered (never registered, expired or deregistered)",
+			e.InstanceID, e.Service)
+	}
+	return fmt.Sprintf("service %q is not registered (never registered, expired or deregistered)", e.Service)
+}
+
+// Unwrap lets errors.Is(err, ports.ErrNotFound) hold.
+func (e *NotFoundError) Unwrap() error { return ports.ErrNotFound }
+
+func notFound(err error, service, instanceID string) error {
+	if errors.Is(err, ports.ErrNotFound) {
+		return &NotFoundError{Service: service, InstanceID: instanceID}
+	}
+	return err
 }
 
 func validateKey(service, instanceID string) error {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"time"
+
+	"github.com/vertice/vertice/internal/envconf"
+)
+
+// Config is the registry's configuration, read from the environment.
+type Config struct {
+	// Addr is where the API listens (REGISTRY_ADDR, default ":8888").
+	Addr string
+	// TTL is the lease length (REGISTRY_TTL, default 60 s).
+	TTL time.Duration
+	// Token, when set, guards writes (REGISTRY_TOKEN, default empty: open).
+	Token string
+	// RedisURL selects a single Redis node (REDIS_URL); empty with no
+	// Sentinel or Cluster addresses means the in-memory store.
+	RedisURL string
+	// SentinelAddrs and MasterName select Redis through Sentinel.
+	SentinelAddrs []string
+	MasterName    string
+	// ClusterAddrs select a Redis Cluster.
+	ClusterAddrs []string
+	// StaleCacheTTL bounds how old cached reads may be while Redis is down
+	// (STALE_CACHE_TTL, default 60 s).
+	StaleCacheTTL time.Duration
+	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
+	LogLevel string
+}
+
+// LoadConfig reads the environment and reports every bad variable at once.
+func LoadConfig(lookup envconf.Lookup) (Config, error) {
+	r := envconf.New(lookup)
+	c := Config{
+		Addr:          r.String("REGISTRY_ADDR", ":8888"),
+		TTL:           r.Duration("REGISTRY_TTL", 60*time.Second),
+		Token:         r.String("REGISTRY_TOKEN", ""),
+		RedisURL:      r.String("REDIS_URL", ""),
+		SentinelAddrs: r.List("REDIS_SENTINEL_ADDRS"),
+		MasterName:    r.String("REDIS_MASTER_NAME", ""),
+		ClusterAddrs:  r.List("REDIS_CLUSTER_ADDRS"),
+		StaleCacheTTL: r.Duration("STALE_CACHE_TTL", 60*time.Second),
+		LogLevel:      r.String("LOG_LEVEL", "info"),
+	}
+	c.validate(r)
+	return c, r.Err()
+}
+
+func (c Config) validate(r *envconf.Reader) {
+	if len(c.SentinelAddrs) > 0 && c.MasterName == "" {
+		r.Fail("REDIS_MASTER_NAME", "is required with REDIS_SENTINEL_ADDRS (e.g. REDIS_MASTER_NAME=mymaster)")
+	}
+	set := 0
+	for _, on := range []bool{c.RedisURL != "", len(c.SentinelAddrs) > 0, len(c.ClusterAddrs) > 0} {
+		if on {
+			set++
+		}
+	}
+	if set > 1 {
+		r.Fail("REDIS_URL", "set only one of REDIS_URL, REDIS_SENTINEL_ADDRS and REDIS_CLUSTER_ADDRS")
+	}
+}
+
+// Backend names the store the config selects.
+func (c Config) Backend() string {
+	if c.RedisURL == "" && len(c.SentinelAddrs) == 0 && len(c.ClusterAddrs) == 0 {
+		return "memory"
+	}
+	return "redis"
+}

@@ -1,0 +1,141 @@
+// Package images makes the third-party container images Vértice's tests and
+// compose files need, on machines with a Docker engine but no reachable
+// image registry. Both the mage targets and the test helpers call it, so a
+// plain `go test` works on a clean machine.
+package images
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Image names. Redis is the only third-party server so far; the same image
+// runs redis-server and Sentinel (redis-server conf --sentinel).
+const (
+	// Redis is the local tag every test and compose file uses.
+	Redis = "vertice/redis:local"
+	// RedisUpstream is pulled and re-tagged when a registry is reachable.
+	RedisUpstream = "redis:7.2"
+	// RedisImageEnv, when set, names an image to use instead of building one.
+	RedisImageEnv = "REDIS_IMAGE"
+)
+
+// Paths inside the image. redis-server lives where the upstream image keeps
+// it, so commands that name it by absolute path work with either image.
+const (
+	RedisServerPath = "/usr/local/bin/redis-server"
+	RedisCLIPath    = "/usr/local/bin/redis-cli"
+	// DataDir is writable in both images (the upstream entrypoint chowns
+	// it to the redis user): put Sentinel's rewritable config here.
+	DataDir = "/data"
+)
+
+// pullTimeout bounds a `docker pull` where DNS or a proxy hangs instead of
+// failing fast.
+const pullTimeout = 2 * time.Minute
+
+// Option tunes EnsureRedis.
+type Option func(*options)
+
+type options struct {
+	log  io.Writer
+	pull bool
+}
+
+// WithLog sends progress and the docker commands' output to w (mage passes
+// os.Stdout; tests keep the default, which discards it).
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithoutPull skips the `docker pull` attempt and builds from Debian's binary.
+func WithoutPull() Option { return func(o *options) { o.pull = false } }
+
+// EnsureRedis returns the name of a Redis image present in the local engine,
+// making it first when missing: $REDIS_IMAGE if set (used as is), else
+// vertice/redis:local, re-tagged from a pulled redis:7.2 when a registry
+// answers, otherwise built FROM scratch from Debian's redis-server binary.
+// It is cheap when the image exists, so every test may call it.
+func EnsureRedis(ctx context.Context, opts ...Option) (string, error) {
+	o := options{log: io.Discard, pull: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if name := strings.TrimSpace(os.Getenv(RedisImageEnv)); name != "" {
+		return name, nil
+	}
+	if exists(ctx, Redis) {
+		return Redis, nil
+	}
+	// Packages tested in parallel are separate processes: serialize the
+	// build so they neither race on the tag nor build it twice.
+	unlock, err := lockFile(ctx, lockPath())
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if exists(ctx, Redis) {
+		return Redis, nil
+	}
+	if o.pull && pullAndTag(ctx, o.log, RedisUpstream, Redis) {
+		return Redis, nil
+	}
+	if err := buildRedis(ctx, o.log); err != nil {
+		return "", fmt.Errorf("images: build %s: %w", Redis, err)
+	}
+	return Redis, nil
+}
+
+// Exists reports whether the local engine has image name.
+func Exists(ctx context.Context, name string) bool { return exists(ctx, name) }
+
+func exists(ctx context.Context, name string) bool {
+	return exec.CommandContext(ctx, "docker", "image", "inspect", name).Run() == nil
+}
+
+// pullAndTag tries the upstream image; failure is expected on machines
+// without a registry and only means "build it ourselves".
+func pullAndTag(ctx context.Context, log io.Writer, upstream, local string) bool {
+	pctx, cancel := context.WithTimeout(ctx, pullTimeout)
+	defer cancel()
+	fmt.Fprintf(log, "images: docker pull %s\n", upstream)
+	if err := run(pctx, log, "docker", "pull", upstream); err != nil {
+		fmt.Fprintf(log, "images: pull failed (%v); building %s from Debian's redis-server\n", err, local)
+		return false
+	}
+	return run(ctx, log, "docker", "tag", upstream, local) == nil
+}
+
+// run executes a command, copying its output to log; on failure the error
+// carries the output's tail so callers need not have watched log.
+func run(ctx context.Context, log io.Writer, name string, args ...string) error {
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout = io.MultiWriter(log, &out)
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tail(out.String(), 2000))
+	}
+	return nil
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// errNoRedisBinary explains what to install when nothing can be built.
+var errNoRedisBinary = errors.New("redis-server not found: install Debian's redis-server package " +
+	"(apt-get install -y redis-server redis-tools)")
+
+// lockPath is shared by every process on the machine that builds images.
+func lockPath() string { return filepath.Join(os.TempDir(), "vertice-images.lock") }

@@ -1,0 +1,118 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/registry"
+	"github.com/vertice/vertice/ports"
+	"github.com/vertice/vertice/ports/portstest"
+)
+
+func setup() (*registry.Service, *portstest.FakeClock) {
+	clock := portstest.NewFakeClock(time.Unix(1761310133, 0))
+	return registry.New(memstore.New(clock), clock, 0), clock
+}
+
+func reg(id string) catalog.Registration {
+	return catalog.Registration{ServiceName: "nmap_service", InstanceID: id, Endpoint: "http://vertice-nmap:8047"}
+}
+
+func TestRegisterUsesDefaultTTL(t *testing.T) {
+	svc, clock := setup()
+	in, created, err := svc.Register(context.Background(), reg(""))
+	if err != nil || !created {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	if in.TTL != registry.DefaultTTL || in.InstanceID != "vertice-nmap:8047" || in.TTLRemaining(clock.Now()) != 60 {
+		t.Fatalf("got %+v", in)
+	}
+	_, created, _ = svc.Register(context.Background(), reg(""))
+	if created {
+		t.Fatal("second registration replaces, it does not create")
+	}
+}
+
+func TestRegisterInvalidStoresNothing(t *testing.T) {
+	svc, _ := setup()
+	bad := reg("")
+	bad.ServiceName = "Nmap-Service"
+	if _, _, err := svc.Register(context.Background(), bad); err == nil {
+		t.Fatal("want a validation error")
+	}
+	if names, _ := svc.List(context.Background()); len(names) != 0 {
+		t.Fatalf("nothing should be stored, got %v", names)
+	}
+}
+
+func TestHeartbeatWithoutInstanceRenewsAll(t *testing.T) {
+	svc, clock := setup()
+	ctx := context.Background()
+	svc.Register(ctx, reg("a"))
+	svc.Register(ctx, reg("b"))
+	clock.Advance(50 * time.Second)
+	list, err := svc.Heartbeat(ctx, "nmap_service", "")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("renewed %d, err %v", len(list), err)
+	}
+	clock.Advance(50 * time.Second) // past the first leases
+	if got, err := svc.Lookup(ctx, "nmap_service"); err != nil || len(got) != 2 {
+		t.Fatalf("both should still be live: %v %v", got, err)
+	}
+}
+
+func TestHeartbeatUnknownIsNotFound(t *testing.T) {
+	svc, _ := setup()
+	_, err := svc.Heartbeat(context.Background(), "nmap_service", "ghost")
+	var nf *registry.NotFoundError
+	if !errors.Is(err, ports.ErrNotFound) || !errors.As(err, &nf) || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("want a NotFoundError naming the instance, got %v", err)
+	}
+	_, err = svc.Heartbeat(context.Background(), "nmap_service", "")
+	if !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLookupExpiresAndPrefersHealthy(t *testing.T) {
+	svc, clock := setup()
+	ctx := context.Background()
+	sick := reg("sick")
+	sick.Metadata = map[string]string{"status": "unhealthy"}
+	svc.Register(ctx, reg("well"))
+	clock.Advance(time.Second)
+	svc.Register(ctx, sick)
+	list, err := svc.Lookup(ctx, "nmap_service")
+	if err != nil || list[0].InstanceID != "well" {
+		t.Fatalf("healthy first, even if renewed earlier: %v %v", list, err)
+	}
+	clock.Advance(time.Minute)
+	_, err = svc.Lookup(ctx, "nmap_service")
+	if !errors.Is(err, ports.ErrNotFound) || !strings.Contains(err.Error(), `"nmap_service"`) {
+		t.Fatalf("want not found naming the service, got %v", err)
+	}
+}
+
+func TestDeregister(t *testing.T) {
+	svc, _ := setup()
+	ctx := context.Background()
+	svc.Register(ctx, reg("a"))
+	svc.Register(ctx, reg("b"))
+	if n, err := svc.Deregister(ctx, "nmap_service", "a"); n != 1 || err != nil {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	if n, err := svc.Deregister(ctx, "nmap_service", ""); n != 1 || err != nil {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	if _, err := svc.Deregister(ctx, "nmap_service", ""); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := svc.Deregister(ctx, "Bad-Name", ""); err == nil || !strings.Contains(err.Error(), "uppercase") {
+		t.Fatalf("names are validated: %v", err)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vertice/vertice/internal/envconf"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(envconf.Map(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8888" || c.TTL != 60*time.Second || c.StaleCacheTTL != 60*time.Second || c.Backend() != "memory" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	_, err := LoadConfig(envconf.Map(map[string]string{
+		"REGISTRY_TTL":         "forever",
+		"REDIS_SENTINEL_ADDRS": "s1:26379",
+		"REDIS_URL":            "redis://r:6379",
+	}))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"REGISTRY_TTL", "REDIS_MASTER_NAME", "only one of"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q should mention %q", err, want)
+		}
+	}
+	c, err := LoadConfig(envconf.Map(map[string]string{"REGISTRY_TTL": "1500ms", "REDIS_URL": "redis://r:6379"}))
+	if err != nil || c.TTL != 1500*time.Millisecond || c.Backend() != "redis" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// TestRunServesAndShutsDown starts the wired registry on a free port and
+// stops it the way SIGTERM does (context cancel).
+func TestRunServesAndShutsDown(t *testing.T) {
+	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REGISTRY_TTL": "2s"}))
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr.String()
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("registry did not start")
+	}
+	resp, err := http.Post(base+"/register", "application/json", strings.NewReader(
+		`{"service_name":"my_service","endpoint":"http://vertice-my-service:8080"}`))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `registry_operations_total{operation="register",status="success"} 1`) ||
+		!strings.Contains(string(body), "go_goroutines") {
+		t.Fatalf("metrics: %s", body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
+}

@@ -1,0 +1,126 @@
+//go:build mage
+
+// Vértice build targets. `go tool mage -l` lists them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+)
+
+// Test groups the test suites; `go tool mage test` runs them all.
+type Test mg.Namespace
+
+// Bench groups benchmarks whose numbers the README quotes.
+type Bench mg.Namespace
+
+// Aliases keep the README's command short: `go tool mage test`.
+var Aliases = map[string]interface{}{
+	"test": Test.All,
+}
+
+// testEnv is what testcontainers needs on machines with no image registry
+// that are themselves containers (see MACHINE.md).
+var testEnv = map[string]string{
+	"TESTCONTAINERS_RYUK_DISABLED": "true",
+	"TESTCONTAINERS_HOST_OVERRIDE": "localhost",
+	"CGO_ENABLED":                  "1", // -race needs cgo
+}
+
+// Build compiles every program under apps/ into a static bin/vertice-<name>.
+func Build() error {
+	apps, err := appDirs()
+	if err != nil {
+		return err
+	}
+	env := map[string]string{"CGO_ENABLED": "0"}
+	for _, app := range apps {
+		out := filepath.Join("bin", "vertice-"+app)
+		if err := sh.RunWith(env, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./apps/"+app); err != nil {
+			return err
+		}
+	}
+	fmt.Println("built:", strings.Join(apps, ", "), "into bin/")
+	return nil
+}
+
+func appDirs() ([]string, error) {
+	entries, err := os.ReadDir("apps")
+	if err != nil {
+		return nil, err
+	}
+	var apps []string
+	for _, e := range entries {
+		if e.IsDir() {
+			apps = append(apps, e.Name())
+		}
+	}
+	return apps, nil
+}
+
+// Lint fails when gofmt would change a file or go vet finds a problem.
+func Lint() error {
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("gofmt would change:\n%s", out)
+	}
+	return sh.RunV("go", "vet", "./...")
+}
+
+// All runs lint and every test layer: unit, contract, component, e2e, chaos.
+func (Test) All() error {
+	mg.Deps(Lint)
+	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "-timeout", "60m", "./...")
+}
+
+// Unit runs the tests that need nothing but Go (no Docker).
+func (Test) Unit() error {
+	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "./domain/...", "./ports/...",
+		"./adapters/memstore/...", "./adapters/ginapi/...", "./internal/envconf/...", "./apps/registry/...")
+}
+
+// Api benchmarks lookup and register through the registry's HTTP handler on
+// the memory store.
+func (Bench) Api() error {
+	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3s", "-benchmem", "./adapters/ginapi/")
+}
+
+// Run builds and starts the registry on the in-memory store at :8888 until
+// Ctrl-C.
+func Run() error {
+	mg.Deps(Build)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	reg := exec.CommandContext(ctx, filepath.Join("bin", "vertice-registry"))
+	reg.Env = append(os.Environ(), "REGISTRY_ADDR=:8888")
+	reg.Stdout, reg.Stderr = os.Stdout, os.Stderr
+	reg.Cancel = func() error { return reg.Process.Signal(syscall.SIGTERM) }
+	if err := reg.Start(); err != nil {
+		return err
+	}
+	fmt.Print(`
+Vértice registry: http://localhost:8888  (in-memory store; Ctrl-C stops it)
+
+  curl -X POST localhost:8888/register -d '{"service_name":"my_service","endpoint":"http://vertice-my-service:8080","health_endpoint":"/health","metadata":{"version":"1.0.0"}}'
+  curl localhost:8888/services
+  curl localhost:8888/services/my_service
+
+`)
+	err := reg.Wait()
+	if ctx.Err() != nil {
+		return nil // stopped by Ctrl-C: a clean exit
+	}
+	return err
+}

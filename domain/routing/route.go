@@ -1,0 +1,206 @@
+package routing
+
+import (
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vertice/vertice/domain/breaker"
+	"github.com/vertice/vertice/domain/catalog"
+)
+
+// service is what the router remembers about one service across cache
+// refreshes: its upstream breaker, its round-robin position and each
+// instance's connection health.
+type service struct {
+	name    string
+	router  *Router
+	breaker *breaker.Breaker
+	next    atomic.Uint64
+	answer  atomic.Pointer[Route] // the registry's last answer
+
+	mu       sync.Mutex
+	health   map[string]*health // by endpoint
+	fallback *Route
+}
+
+func newService(name string, r *Router) *service {
+	return &service{name: name, router: r, breaker: breaker.New(r.set.Upstream), health: map[string]*health{}}
+}
+
+// health is one instance's passive-ejection state, kept across refreshes.
+// Atomics keep the hot path free of locks.
+type health struct {
+	failures     atomic.Int32
+	ejectedUntil atomic.Int64 // Unix nanoseconds; 0 means in rotation
+}
+
+// Target is one upstream instance a request may be sent to.
+type Target struct {
+	Service    string
+	InstanceID string
+	// URL is the instance's endpoint, parsed once per refresh.
+	URL     *url.URL
+	healthy bool
+	health  *health
+}
+
+func (t *Target) ejected(now int64) bool { return t.health.ejectedUntil.Load() > now }
+
+// Route is an immutable set of targets for one service, shared by every
+// request until the next refresh.
+type Route struct {
+	svc     *service
+	fetched time.Time
+	all     []*Target // sorted by instance ID, so round robin is stable
+	healthy []*Target // the ones whose metadata does not say unhealthy
+}
+
+// Service is the name this route serves.
+func (rt *Route) Service() string { return rt.svc.name }
+
+// Targets returns every target, sorted by instance ID.
+func (rt *Route) Targets() []*Target { return rt.all }
+
+// install replaces the service's answer with the registry's instances.
+// Instances whose endpoint does not parse are dropped; the registry
+// validates endpoints, so that means a broken registry, not a user error.
+func (s *service) install(list []catalog.Instance, now time.Time) *Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := make(map[string]*health, len(list))
+	rt := &Route{svc: s, fetched: now}
+	for _, in := range list {
+		u, err := url.Parse(in.Endpoint)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		t := &Target{Service: s.name, InstanceID: in.InstanceID, URL: u, healthy: in.Healthy(), health: s.healthOf(in.Endpoint)}
+		kept[in.Endpoint] = t.health
+		rt.all = append(rt.all, t)
+	}
+	s.health = kept
+	sort.Slice(rt.all, func(a, b int) bool { return rt.all[a].InstanceID < rt.all[b].InstanceID })
+	for _, t := range rt.all {
+		if t.healthy {
+			rt.healthy = append(rt.healthy, t)
+		}
+	}
+	s.answer.Store(rt)
+	return rt
+}
+
+// healthOf returns the health of endpoint, new if unseen. Callers hold mu.
+func (s *service) healthOf(endpoint string) *health {
+	if h, ok := s.health[endpoint]; ok {
+		return h
+	}
+	return &health{}
+}
+
+// fallbackRoute returns the one-target route to endpoint, built once. With
+// a non-zero now it is also stored as the service's answer (the registry
+// said "unknown", which is an answer worth caching); otherwise it is used
+// only while the registry cannot be asked.
+func (s *service) fallbackRoute(endpoint string, now time.Time) *Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fallback == nil || s.fallback.all[0].URL.String() != endpoint {
+		u, err := url.Parse(endpoint)
+		if err != nil || u.Host == "" {
+			return nil
+		}
+		t := &Target{Service: s.name, InstanceID: "fallback", URL: u, healthy: true, health: &health{}}
+		s.fallback = &Route{svc: s, all: []*Target{t}, healthy: []*Target{t}}
+	}
+	if now.IsZero() {
+		return s.fallback
+	}
+	rt := *s.fallback
+	rt.fetched = now
+	s.answer.Store(&rt)
+	return &rt
+}
+
+// Pick chooses the next target round robin, skipping those in tried (the
+// proxy's earlier attempts for this request). It prefers, in order:
+// healthy and in rotation; in rotation; healthy; any. So an unhealthy or
+// ejected instance gets traffic only when nothing better is left, and when
+// every instance is ejected they are all tried anyway rather than failing
+// the service outright. It returns nil when every target was tried.
+func (rt *Route) Pick(tried []*Target) *Target {
+	now := rt.svc.router.clock.Now().UnixNano()
+	start := rt.svc.next.Add(1) - 1
+	if t := scan(rt.healthy, start, tried, now, true); t != nil {
+		return t
+	}
+	if t := scan(rt.all, start, tried, now, true); t != nil {
+		return t
+	}
+	if t := scan(rt.healthy, start, tried, now, false); t != nil {
+		return t
+	}
+	return scan(rt.all, start, tried, now, false)
+}
+
+func scan(pool []*Target, start uint64, tried []*Target, now int64, inRotation bool) *Target {
+	n := uint64(len(pool))
+	for i := range n {
+		t := pool[(start+i)%n]
+		if contains(tried, t) || (inRotation && t.ejected(now)) {
+			continue
+		}
+		return t
+	}
+	return nil
+}
+
+func contains(list []*Target, t *Target) bool {
+	for _, x := range list {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Reached records that a request got a response from t: its run of
+// connection failures ends and it is back in rotation.
+func (rt *Route) Reached(t *Target) {
+	if t.health.failures.Load() != 0 {
+		t.health.failures.Store(0)
+	}
+	if t.health.ejectedUntil.Load() != 0 {
+		t.health.ejectedUntil.Store(0)
+	}
+}
+
+// Unreachable records a connection-level failure on t. After EjectAfter in
+// a row t leaves rotation for EjectFor; while the run continues, each
+// further failure (say, the one probe after the ejection ends) ejects it
+// again at once.
+func (rt *Route) Unreachable(t *Target) {
+	set := rt.svc.router.set
+	if t.health.failures.Add(1) >= int32(set.EjectAfter) {
+		t.health.ejectedUntil.Store(rt.svc.router.clock.Now().Add(set.EjectFor).UnixNano())
+	}
+}
+
+// Allow asks the service's upstream breaker whether a request may go; it
+// returns breaker.ErrOpen while the upstream is considered down. Every
+// allowed request must end in Done, or a half-open probe is lost until the
+// breaker lets another through.
+func (rt *Route) Allow() error { return rt.svc.breaker.Allow(rt.svc.router.clock.Now()) }
+
+// Done reports a request's outcome to the upstream breaker: ok is false
+// when no instance could be reached (after retries).
+func (rt *Route) Done(ok bool) {
+	now := rt.svc.router.clock.Now()
+	if ok {
+		rt.svc.breaker.Success(now)
+		return
+	}
+	rt.svc.breaker.Failure(now)
+}

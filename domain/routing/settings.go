@@ -1,0 +1,90 @@
+// Package routing is the gateway's resolve policy: which upstream URL a
+// request for a service goes to. It caches registry answers for a short
+// TTL, guards the registry with a circuit breaker, falls back to configured
+// URLs, balances round robin over healthy instances, ejects instances whose
+// connections keep failing, and guards each service with its own breaker.
+// It does no network I/O itself (the registry is a ports.Directory) and reads
+// time only from the injected clock.
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vertice/vertice/domain/breaker"
+)
+
+// Defaults, from the seed's gateway_router.py where it has one.
+const (
+	DefaultCacheTTL   = 5 * time.Second
+	DefaultStaleFor   = 60 * time.Second
+	DefaultEjectAfter = 3
+	DefaultEjectFor   = 10 * time.Second
+)
+
+// Settings tune a Router. Zero values mean the defaults above; the breakers'
+// zero values mean the seed's 3 failures / 30 s.
+type Settings struct {
+	// CacheTTL is how long a registry answer is reused without asking again.
+	CacheTTL time.Duration
+	// StaleFor is how long after the registry last answered its answer may
+	// still be used when the registry fails and no fallback URL is set.
+	// Negative means never: fail instead.
+	StaleFor time.Duration
+	// Registry guards the calls to the registry.
+	Registry breaker.Settings
+	// Upstream guards each service's upstream (one breaker per service).
+	Upstream breaker.Settings
+	// EjectAfter is how many connection failures in a row take an instance
+	// out of rotation; EjectFor is for how long.
+	EjectAfter int
+	EjectFor   time.Duration
+}
+
+// Validate names the first field that cannot be used.
+func (s Settings) Validate() error {
+	var errs []error
+	neg := func(field string, d time.Duration) {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("routing: %s must not be negative (got %s)", field, d))
+		}
+	}
+	neg("CacheTTL", s.CacheTTL)
+	neg("Registry.OpenFor", s.Registry.OpenFor)
+	neg("Upstream.OpenFor", s.Upstream.OpenFor)
+	neg("EjectFor", s.EjectFor)
+	if s.Registry.Failures < 0 || s.Upstream.Failures < 0 || s.EjectAfter < 0 {
+		errs = append(errs, errors.New("routing: Registry.Failures, Upstream.Failures and EjectAfter must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.CacheTTL == 0 {
+		s.CacheTTL = DefaultCacheTTL
+	}
+	if s.StaleFor == 0 {
+		s.StaleFor = DefaultStaleFor
+	}
+	if s.EjectAfter == 0 {
+		s.EjectAfter = DefaultEjectAfter
+	}
+	if s.EjectFor == 0 {
+		s.EjectFor = DefaultEjectFor
+	}
+	s.Registry, s.Upstream = breakerDefaults(s.Registry), breakerDefaults(s.Upstream)
+	return s
+}
+
+// breakerDefaults spells out the breaker's own defaults (3 failures, 30 s)
+// so the router can tell clients how long an open breaker lasts.
+func breakerDefaults(b breaker.Settings) breaker.Settings {
+	if b.Failures == 0 {
+		b.Failures = 3
+	}
+	if b.OpenFor == 0 {
+		b.OpenFor = 30 * time.Second
+	}
+	return b
+}

@@ -42,19 +42,38 @@ func RedisArgs(extra ...string) []string {
 func StartRedis(tb testing.TB, opts ...testcontainers.ContainerCustomizer) *Redis {
 	tb.Helper()
 	image := RedisImage(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	r, err := RunRedis(ctx, image, opts...)
+	if r != nil {
+		testcontainers.CleanupContainer(tb, r.Container)
+	}
+	if err != nil {
+		tb.Fatalf("start redis (%s): %v", image, err)
+	}
+	return r
+}
+
+// RunRedis starts a redis-server container from image and leaves its end to
+// the caller (Terminate), for containers shared by a whole test binary or a
+// benchmark. Call RedisImage first. On error the returned Redis, if not
+// nil, holds a container that still needs terminating.
+func RunRedis(ctx context.Context, image string, opts ...testcontainers.ContainerCustomizer) (*Redis, error) {
 	base := []testcontainers.ContainerCustomizer{
 		testcontainers.WithCmd(RedisArgs()...),
 		testcontainers.WithExposedPorts(RedisPort),
 		testcontainers.WithWaitStrategy(RedisWait()),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
 	ctr, err := testcontainers.Run(ctx, image, append(base, opts...)...)
-	testcontainers.CleanupContainer(tb, ctr)
-	if err != nil {
-		tb.Fatalf("start redis (%s): %v", image, err)
+	if ctr == nil {
+		return nil, err
 	}
-	return &Redis{Container: ctr}
+	return &Redis{Container: ctr}, err
+}
+
+// Terminate stops and removes the container.
+func (r *Redis) Terminate(ctx context.Context) error {
+	return testcontainers.TerminateContainer(r.Container, testcontainers.StopContext(ctx))
 }
 
 // RedisWait waits for the ready line and the mapped port. The internal port

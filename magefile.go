@@ -60,7 +60,8 @@ func appDirs() ([]string, error) {
 	}
 	var apps []string
 	for _, e := range entries {
-		if e.IsDir() {
+		// A program is a folder with a main.go; anything else is not built.
+		if _, err := os.Stat(filepath.Join("apps", e.Name(), "main.go")); e.IsDir() && err == nil {
 			apps = append(apps, e.Name())
 		}
 	}

@@ -93,6 +93,7 @@ func New(o Options) http.Handler {
 	r.GET("/services", a.list)
 	r.GET("/services/:name", a.lookup)
 	r.GET("/health", a.health)
+	r.GET("/v1/sd/prometheus", a.prometheusSD)
 	if o.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(o.Metrics))
 	}

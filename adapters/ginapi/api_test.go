@@ -262,3 +262,38 @@ func TestUnavailableStoreIs503WithRetryAfter(t *testing.T) {
 		t.Fatalf("got %d %q %s", rec.Code, rec.Header().Get("Retry-After"), body)
 	}
 }
+
+func TestPrometheusServiceDiscovery(t *testing.T) {
+	f := newFixture(t, "")
+	if got := f.mustDo(200, "GET", "/v1/sd/prometheus", ""); got != "[]" {
+		t.Fatalf("empty registry: %s", got)
+	}
+	f.mustDo(201, "POST", "/register", `{"service_name":"demo","endpoint":"http://demo-1:8080","metadata":{"version":"1.0.0","team.name":"core"}}`)
+	f.mustDo(201, "POST", "/register", `{"service_name":"demo","endpoint":"https://demo-2:8443"}`)
+	f.mustDo(201, "POST", "/register", `{"service_name":"api","endpoint":"http://api:9000","metadata":{"status":"unhealthy"}}`)
+	var groups []struct {
+		Targets []string
+		Labels  map[string]string
+	}
+	if err := json.Unmarshal([]byte(f.mustDo(200, "GET", "/v1/sd/prometheus", "")), &groups); err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 3 {
+		t.Fatalf("want one group per instance, got %+v", groups)
+	}
+	byTarget := map[string]map[string]string{}
+	for _, g := range groups {
+		if len(g.Targets) != 1 {
+			t.Fatalf("one target per group: %+v", g)
+		}
+		byTarget[g.Targets[0]] = g.Labels
+	}
+	d1 := byTarget["demo-1:8080"]
+	if d1["service"] != "demo" || d1["instance_id"] != "demo-1:8080" || d1["__scheme__"] != "http" ||
+		d1["__meta_vertice_metadata_version"] != "1.0.0" || d1["__meta_vertice_metadata_team_name"] != "core" {
+		t.Fatalf("demo-1 labels: %v", d1)
+	}
+	if byTarget["demo-2:8443"]["__scheme__"] != "https" || byTarget["api:9000"]["__meta_vertice_healthy"] != "false" {
+		t.Fatalf("labels: %v", byTarget)
+	}
+}

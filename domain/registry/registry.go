@@ -113,6 +113,28 @@ func (s *Service) List(ctx context.Context) ([]string, error) {
 	return s.store.Services(ctx)
 }
 
+// All returns every live instance of every service, grouped by service in
+// name order and best first within a service (for service discovery).
+// A service that expires between the listing and its lookup is skipped.
+func (s *Service) All(ctx context.Context) ([]catalog.Instance, error) {
+	names, err := s.store.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []catalog.Instance
+	for _, name := range names {
+		list, err := s.Lookup(ctx, name)
+		if errors.Is(err, ports.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, list...)
+	}
+	return all, nil
+}
+
 // Deregister removes one instance, or all instances of the service when
 // instanceID is empty, and says how many went.
 func (s *Service) Deregister(ctx context.Context, service, instanceID string) (int, error) {

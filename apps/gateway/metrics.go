@@ -1,0 +1,103 @@
+package main
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vertice/vertice/adapters/proxy"
+	"github.com/vertice/vertice/domain/breaker"
+	"github.com/vertice/vertice/domain/routing"
+)
+
+// The gateway's metrics (documented in docs/bench-gateway.md too):
+//
+//	gateway_requests_total{service,code}            requests answered; service "" when the name did not resolve
+//	gateway_upstream_duration_seconds{service}      time to the upstream's response headers
+//	gateway_cache_hits_total, gateway_cache_misses_total   route cache
+//	gateway_route_source_total{source}              cache, registry, fallback, stale, error
+//	gateway_breaker_state{target}                   0 closed, 1 open, 2 half-open; target "registry" or a service
+type stats struct {
+	requests *prometheus.CounterVec
+	upstream *prometheus.HistogramVec
+	hits     prometheus.Counter
+	misses   prometheus.Counter
+	sources  [4]prometheus.Counter
+	failed   prometheus.Counter
+}
+
+// codes holds "100".."599" so labelling a request does not format a number.
+var codes = func() (out [600]string) {
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+func newStats(reg prometheus.Registerer, router *routing.Router) (*stats, error) {
+	s := &stats{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_requests_total",
+			Help: "Requests answered by the gateway, by service and status code."}, []string{"service", "code"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_upstream_duration_seconds",
+			Help:    "Time from sending a request upstream to its response headers.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
+			[]string{"service"}),
+		hits:   prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_cache_hits_total", Help: "Routes served from the cache."}),
+		misses: prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_cache_misses_total", Help: "Routes not in the cache (or expired)."}),
+	}
+	src := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_route_source_total",
+		Help: "Where routes came from: cache, registry, fallback, stale, or error."}, []string{"source"})
+	for i := range s.sources {
+		s.sources[i] = src.WithLabelValues(routing.Source(i).String())
+	}
+	s.failed = src.WithLabelValues("error")
+	for _, c := range []prometheus.Collector{s.requests, s.upstream, s.hits, s.misses, src, breakerCollector{router}} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *stats) Resolved(src routing.Source, err error) {
+	switch {
+	case err != nil:
+		s.misses.Inc()
+		s.failed.Inc()
+		return
+	case src == routing.FromCache:
+		s.hits.Inc()
+	default:
+		s.misses.Inc()
+	}
+	s.sources[src].Inc()
+}
+
+func (s *stats) Served(service string, code int, upstream time.Duration) {
+	label := "other"
+	if code >= 0 && code < len(codes) {
+		label = codes[code]
+	}
+	s.requests.WithLabelValues(service, label).Inc()
+	if upstream > 0 {
+		s.upstream.WithLabelValues(service).Observe(upstream.Seconds())
+	}
+}
+
+var _ proxy.Observer = (*stats)(nil)
+
+// breakerCollector reads every breaker at scrape time, so the gauge is
+// never stale and the hot path does no bookkeeping for it.
+type breakerCollector struct{ router *routing.Router }
+
+var breakerDesc = prometheus.NewDesc("gateway_breaker_state",
+	"Circuit breaker state: 0 closed, 1 open, 2 half-open; target is \"registry\" or a service.", []string{"target"}, nil)
+
+func (breakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- breakerDesc }
+
+func (b breakerCollector) Collect(ch chan<- prometheus.Metric) {
+	b.router.States(b.router.Now(), func(target string, st breaker.State) {
+		ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, float64(st), target)
+	})
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vertice/vertice/adapters/directory"
+	"github.com/vertice/vertice/adapters/proxy"
+	"github.com/vertice/vertice/domain/breaker"
+	"github.com/vertice/vertice/domain/routing"
+	"github.com/vertice/vertice/ports"
+)
+
+// app is the wired gateway: the only place adapters meet the core.
+type app struct {
+	handler http.Handler
+	router  *routing.Router
+}
+
+func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
+	dir, err := directory.New(cfg.RegistryURL, &http.Client{
+		Timeout:   cfg.RegistryTimeout,
+		Transport: proxy.NewTransport(cfg.RegistryTimeout, cfg.RegistryTimeout, 16),
+	})
+	if err != nil {
+		return nil, err
+	}
+	bs := breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen}
+	router, err := routing.New(dir, clock, fallbackOf(cfg.Fallbacks), routing.Settings{
+		CacheTTL: cfg.CacheTTL, StaleFor: cfg.StaleFor, Registry: bs, Upstream: bs,
+		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor,
+	})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stats, err := newStats(reg, router)
+	if err != nil {
+		return nil, err
+	}
+	p, err := proxy.New(proxy.Options{
+		Router: router, DialTimeout: cfg.DialTimeout, Timeout: cfg.UpstreamTimeout,
+		TrustForwarded: cfg.TrustForwarded, Observer: stats, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := mux(p, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), healthHandler(router))
+	return &app{handler: h, router: router}, nil
+}
+
+func fallbackOf(m map[string]string) routing.Fallback {
+	return func(service string) (string, bool) { u, ok := m[service]; return u, ok }
+}
+
+// mux is a plain prefix switch: http.ServeMux would redirect paths it
+// considers unclean (// or ..), which a proxy must pass through as sent.
+func mux(p http.Handler, metrics http.Handler, health http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch path := r.URL.Path; {
+		case strings.HasPrefix(path, proxy.DefaultPrefix):
+			p.ServeHTTP(w, r)
+		case path == "/health":
+			health.ServeHTTP(w, r)
+		case path == "/metrics":
+			metrics.ServeHTTP(w, r)
+		default:
+			writeJSON(w, http.StatusNotFound, map[string]string{
+				"detail": "no such endpoint: " + path + "; services are under /v2/{service}/{path}"})
+		}
+	})
+}
+
+// healthHandler is healthy while the gateway serves; with the registry's
+// breaker open it still routes (cache, fallback), so it says degraded with
+// a 200 rather than failing the container's healthcheck.
+func healthHandler(router *routing.Router) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		st := router.RegistryState(router.Now())
+		body := map[string]string{"status": "healthy", "registry_breaker": st.String()}
+		if st != breaker.Closed {
+			body["status"] = "degraded"
+			body["reason"] = "registry unreachable: routing from cache and fallback URLs"
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vertice/vertice/adapters/redisstore"
 	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/internal/dockertest"
 	"github.com/vertice/vertice/ports"
 	"github.com/vertice/vertice/ports/portstest"
 )
@@ -271,4 +272,25 @@ func TestPrefixWithBraceRejected(t *testing.T) {
 	if _, err := redisstore.New(c, ports.SystemClock{}, redisstore.WithPrefix("v{x}")); err == nil {
 		t.Fatal("a brace in the prefix would break the per-service hash tag")
 	}
+}
+
+// TestStoreContractOnCluster runs the contract on a Redis Cluster through a
+// ClusterClient: any command or script whose keys span two slots fails
+// there with CROSSSLOT, so this proves the key layout.
+func TestStoreContractOnCluster(t *testing.T) {
+	addr := dockertest.StartRedisCluster(t)
+	client, err := redisstore.NewClient(redisstore.Config{ClusterAddrs: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	// The guard this test relies on: keys of two slots are refused.
+	plain := redis.NewClient(&redis.Options{Addr: addr})
+	defer plain.Close()
+	if err := plain.MSet(context.Background(), "a", "1", "b", "2").Err(); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("cluster does not enforce slots (MSET a b: %v)", err)
+	}
+	portstest.RunStore(t, func(t *testing.T, clock ports.Clock) ports.Store {
+		return newStore(t, client, clock)
+	})
 }

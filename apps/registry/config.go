@@ -25,6 +25,14 @@ type Config struct {
 	// StaleCacheTTL bounds how old cached reads may be while Redis is down
 	// (STALE_CACHE_TTL, default 60 s).
 	StaleCacheTTL time.Duration
+	// RedisTimeout bounds every Redis call (REDIS_TIMEOUT, default 500ms):
+	// a silent Redis fails a request instead of hanging it.
+	RedisTimeout time.Duration
+	// BreakerFailures consecutive store failures open the store's breaker
+	// (STORE_BREAKER_FAILURES, default 3); it stays open BreakerOpen
+	// (STORE_BREAKER_OPEN, default 10 s) before one call probes the store.
+	BreakerFailures int
+	BreakerOpen     time.Duration
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
 }
@@ -41,7 +49,10 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		MasterName:    r.String("REDIS_MASTER_NAME", ""),
 		ClusterAddrs:  r.List("REDIS_CLUSTER_ADDRS"),
 		StaleCacheTTL: r.Duration("STALE_CACHE_TTL", 60*time.Second),
-		LogLevel:      r.String("LOG_LEVEL", "info"),
+		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
+		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
+		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
+		LogLevel:        r.String("LOG_LEVEL", "info"),
 	}
 	c.validate(r)
 	return c, r.Err()

@@ -41,14 +41,14 @@ type Config struct {
 func LoadConfig(lookup envconf.Lookup) (Config, error) {
 	r := envconf.New(lookup)
 	c := Config{
-		Addr:          r.String("REGISTRY_ADDR", ":8888"),
-		TTL:           r.Duration("REGISTRY_TTL", 60*time.Second),
-		Token:         r.String("REGISTRY_TOKEN", ""),
-		RedisURL:      r.String("REDIS_URL", ""),
-		SentinelAddrs: r.List("REDIS_SENTINEL_ADDRS"),
-		MasterName:    r.String("REDIS_MASTER_NAME", ""),
-		ClusterAddrs:  r.List("REDIS_CLUSTER_ADDRS"),
-		StaleCacheTTL: r.Duration("STALE_CACHE_TTL", 60*time.Second),
+		Addr:            r.String("REGISTRY_ADDR", ":8888"),
+		TTL:             r.Duration("REGISTRY_TTL", 60*time.Second),
+		Token:           r.String("REGISTRY_TOKEN", ""),
+		RedisURL:        r.String("REDIS_URL", ""),
+		SentinelAddrs:   r.List("REDIS_SENTINEL_ADDRS"),
+		MasterName:      r.String("REDIS_MASTER_NAME", ""),
+		ClusterAddrs:    r.List("REDIS_CLUSTER_ADDRS"),
+		StaleCacheTTL:   r.Duration("STALE_CACHE_TTL", 60*time.Second),
 		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
 		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),

@@ -100,10 +100,12 @@ func New(o Options) (*Proxy, error) {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: &retrier{inner: inner},
-		// Unknown-length and event-stream answers already flush at once;
-		// -1 does the same for every answer, so a slow upstream that
-		// declared a length still reaches the client as it writes.
-		FlushInterval:  -1,
+		// Zero: answers of unknown length (chunked, streams) and event
+		// streams are flushed on every write by ReverseProxy itself; answers
+		// with a Content-Length go out as the 4 KiB response buffer fills,
+		// so nothing is held whole either way. -1 would cost a timer
+		// goroutine and an extra write per response on the hot path.
+		FlushInterval:  0,
 		BufferPool:     newBufferPool(64),
 		ErrorHandler:   p.errorHandler,
 		ModifyResponse: modifyResponse,

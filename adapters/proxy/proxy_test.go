@@ -37,6 +37,10 @@ func (d staticDirectory) Lookup(_ context.Context, service string) ([]catalog.In
 }
 
 func newGateway(t *testing.T, dir ports.Directory, o proxy.Options) *httptest.Server {
+	return newGatewayTB(t, dir, o)
+}
+
+func newGatewayTB(t testing.TB, dir ports.Directory, o proxy.Options) *httptest.Server {
 	t.Helper()
 	r, err := routing.New(dir, portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
 	if err != nil {

@@ -1,0 +1,240 @@
+package gatewaybench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vertice/vertice/adapters/ginapi"
+	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/registry"
+	"github.com/vertice/vertice/ports"
+)
+
+// Config says what to run and where. Zero values are not defaults: main
+// fills them from flags.
+type Config struct {
+	Gateway, Nginx, Self string        // binaries; Self runs the upstream role
+	Warmup, Duration     time.Duration // per measurement
+	Connections          []int         // one row group per value
+	ServerCPUs, LoadCPUs string        // taskset lists: servers vs wrk
+	WorkDir              string        // logs and nginx files
+}
+
+// Row is one measured path at one concurrency.
+type Row struct {
+	Path        string
+	Connections int
+	Result
+}
+
+const service = "bench_service"
+
+// Run starts the upstream, a registry, the gateway and nginx, measures each
+// path and stops everything it started.
+func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			stop(p)
+		}
+	}()
+	upAddr, gwAddr, ngAddr := freeAddr(), freeAddr(), freeAddr()
+	up, err := start(cfg, "upstream", []string{"GOMAXPROCS=1"}, cfg.Self, "upstream", "-addr", upAddr)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, up)
+	regURL, closeReg, err := startRegistry("http://" + upAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer closeReg()
+	gw, err := start(cfg, "gateway", []string{"GOMAXPROCS=1", "LOG_LEVEL=warn", "GATEWAY_ADDR=" + gwAddr,
+		"REGISTRY_URL=" + regURL}, cfg.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, gw)
+	conf, err := writeNginxConfig(cfg.WorkDir, upAddr, ngAddr)
+	if err != nil {
+		return nil, err
+	}
+	ng, err := start(cfg, "nginx", nil, cfg.Nginx, "-p", cfg.WorkDir, "-c", conf)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, ng)
+
+	paths := []struct{ name, url string }{
+		{"direct", "http://" + upAddr + "/"},
+		{"vertice-gateway", "http://" + gwAddr + "/v2/" + service + "/"},
+		{"nginx", "http://" + ngAddr + "/v2/" + service + "/"},
+	}
+	for _, p := range paths {
+		if err := waitReady(ctx, p.url, 15*time.Second); err != nil {
+			return nil, fmt.Errorf("%s: %w (logs in %s)", p.name, err, cfg.WorkDir)
+		}
+	}
+	var rows []Row
+	for _, c := range cfg.Connections {
+		for _, p := range paths {
+			if _, err := runWrk(ctx, cfg.LoadCPUs, p.url, c, cfg.Warmup); err != nil {
+				return nil, err
+			}
+			res, err := runWrk(ctx, cfg.LoadCPUs, p.url, c, cfg.Duration)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "%-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %d\n",
+				p.name, c, res.RPS, res.P50, res.P99, res.Errors)
+			rows = append(rows, Row{Path: p.name, Connections: c, Result: res})
+		}
+	}
+	return rows, nil
+}
+
+// Upstream is the small service under test: a fixed 13-byte answer.
+func Upstream(addr string) error {
+	body := []byte("hello, world\n")
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	})
+	return (&http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}).ListenAndServe()
+}
+
+// startRegistry serves a real registry (memory store) in this process and
+// registers the upstream; it sees one lookup per cache TTL, so it does not
+// compete for CPU.
+func startRegistry(endpoint string) (string, func(), error) {
+	clock := ports.SystemClock{}
+	svc := registry.New(memstore.New(clock), clock, 24*time.Hour)
+	if _, _, err := svc.Register(context.Background(), catalog.Registration{ServiceName: service, Endpoint: endpoint}); err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: ginapi.New(ginapi.Options{Registry: svc}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// start runs bin pinned to the server CPUs, logging to WorkDir/name.log.
+func start(cfg Config, name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
+	logf, err := os.Create(filepath.Join(cfg.WorkDir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("taskset", append([]string{"-c", cfg.ServerCPUs, bin}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	return cmd, nil
+}
+
+// stop ends a process this benchmark started (taskset execs the program,
+// so the pid is the program's): SIGTERM, then SIGKILL after 5 s.
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// waitReady polls url until it answers 200, within limit.
+func waitReady(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = errors.New(resp.Status)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("not ready after %s: %v", limit, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Markdown renders rows as the docs page, with the verdict on each goal.
+func Markdown(rows []Row, cfg Config, machine, command string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Gateway benchmark\n\nReproduce with `%s` (Debian packages `nginx-light` and `wrk`; the target installs them when missing and run as root).\n\n", command)
+	fmt.Fprintf(&b, "Machine: %s. Measured %s.\n\n", machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Setup, all on 127.0.0.1: a Go upstream answering 13 bytes; `wrk -t1 --latency` pinned to CPU %s; "+
+		"the upstream, vertice-gateway (GOMAXPROCS=1, routes from its 5 s cache of a real registry) and nginx "+
+		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s. "+
+		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured.\n\n",
+		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration)
+	b.WriteString("| connections | path | requests/s | vs direct | p50 | p99 | p99 added vs direct | errors |\n|---|---|---|---|---|---|---|---|\n")
+	direct := map[int]Result{}
+	for _, r := range rows {
+		if r.Path == "direct" {
+			direct[r.Connections] = r.Result
+		}
+	}
+	for _, r := range rows {
+		d := direct[r.Connections]
+		fmt.Fprintf(&b, "| %d | %s | %.0f | %.2f× | %s | %s | %s | %d |\n", r.Connections, r.Path, r.RPS, r.RPS/d.RPS,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), (r.P99 - d.P99).Round(time.Microsecond), r.Errors)
+	}
+	b.WriteString("\n" + verdict(rows, direct))
+	return b.String()
+}
+
+func verdict(rows []Row, direct map[int]Result) string {
+	byKey := map[string]Result{}
+	for _, r := range rows {
+		byKey[fmt.Sprint(r.Path, r.Connections)] = r.Result
+	}
+	var b strings.Builder
+	b.WriteString("Goals (≥ 0.8× direct, ≥ nginx, p99 added ≤ 1 ms), as measured:\n\n")
+	for c, d := range direct {
+		gw, ng := byKey[fmt.Sprint("vertice-gateway", c)], byKey[fmt.Sprint("nginx", c)]
+		fmt.Fprintf(&b, "- %d connections: gateway %.2f× direct (%s), %.2f× nginx (%s), p99 added %s (%s)\n",
+			c, gw.RPS/d.RPS, yes(gw.RPS >= 0.8*d.RPS), gw.RPS/ng.RPS, yes(gw.RPS >= ng.RPS),
+			(gw.P99 - d.P99).Round(time.Microsecond), yes(gw.P99-d.P99 <= time.Millisecond))
+	}
+	return b.String()
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}

@@ -1,0 +1,96 @@
+// Command gatewaybench compares a small upstream reached directly, through
+// vertice-gateway and through nginx. `go tool mage bench:gateway` runs it;
+// "gatewaybench upstream -addr A" is the upstream role it starts itself.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vertice/vertice/internal/gatewaybench"
+	"github.com/vertice/vertice/internal/serve"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "upstream" {
+		fs := flag.NewFlagSet("upstream", flag.ExitOnError)
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		_ = fs.Parse(os.Args[2:])
+		if err := gatewaybench.Upstream(*addr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "gatewaybench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	gateway := flag.String("gateway", "bin/vertice-gateway", "gateway binary")
+	nginx := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
+	duration := flag.Duration("duration", 10*time.Second, "measured time per run (whole seconds)")
+	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per run (whole seconds)")
+	conns := flag.String("connections", "1,50", "comma-separated wrk connection counts")
+	serverCPUs := flag.String("server-cpus", "0", "taskset CPU list for the upstream and proxies")
+	loadCPUs := flag.String("load-cpus", "1", "taskset CPU list for wrk")
+	out := flag.String("out", "docs/bench-gateway.md", "markdown report")
+	command := flag.String("command", "go tool mage bench:gateway", "command printed in the report")
+	flag.Parse()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "gatewaybench-")
+	if err != nil {
+		return err
+	}
+	cfg := gatewaybench.Config{Gateway: *gateway, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration,
+		ServerCPUs: *serverCPUs, LoadCPUs: *loadCPUs, WorkDir: work}
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("-connections: %w", err)
+		}
+		cfg.Connections = append(cfg.Connections, n)
+	}
+	ctx, stop := serve.SignalContext()
+	defer stop()
+	rows, err := gatewaybench.Run(ctx, cfg, os.Stdout)
+	if err != nil {
+		return err
+	}
+	_ = os.RemoveAll(work)
+	md := gatewaybench.Markdown(rows, cfg, machine(), *command)
+	fmt.Println("\n" + md)
+	if err := os.MkdirAll("docs", 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(*out, []byte(md), 0o644)
+}
+
+// machine describes the host for the report.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	ng, _ := exec.Command("/usr/sbin/nginx", "-v").CombinedOutput()
+	wrk, _ := exec.Command("wrk", "-v").CombinedOutput()
+	wrkVer := strings.Fields(string(wrk) + " ? ?")[1]
+	return fmt.Sprintf("%d CPUs (%s), %s, %s, wrk %s", runtime.NumCPU(), model, runtime.Version(),
+		strings.TrimSpace(string(ng)), wrkVer)
+}

@@ -23,71 +23,122 @@ CMD ["redis-server", "--protected-mode", "no"]
 `
 
 // buildRedis copies Debian's redis-server (and redis-cli, for compose
-// healthchecks) with every shared library they load into a rootfs and
-// builds a FROM scratch image of it.
+// healthchecks) with every shared library they load, plus busybox as
+// /bin/sh so compose files can write Sentinel's config as they do with
+// the upstream image, and builds a FROM scratch image of it.
 func buildRedis(ctx context.Context, log io.Writer) error {
-	server, err := findRedisServer(ctx, log)
+	server, err := findDebianBinary(ctx, log, "redis-server", "redis-server", "redis-tools")
+	if err != nil {
+		return fmt.Errorf("%w (%v)", errNoRedisBinary, err)
+	}
+	img := scratchImage{
+		tag:        Redis,
+		dockerfile: redisDockerfile,
+		bins:       map[string]string{server: RedisServerPath},
+		dirs:       []string{DataDir, "/tmp"},
+	}
+	if cli, err := exec.LookPath("redis-cli"); err == nil {
+		img.bins[cli] = RedisCLIPath
+	}
+	if err := img.addShell(ctx, log); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "images: docker build -t %s (redis-server from %s)\n", Redis, server)
+	return img.build(ctx, log)
+}
+
+// scratchImage is a FROM scratch image assembled from host binaries.
+type scratchImage struct {
+	tag        string
+	dockerfile string
+	bins       map[string]string // dynamically linked: host path → image path, libraries follow
+	static     map[string]string // statically linked: copied alone
+	dirs       []string          // world-writable directories (any user may run it)
+	files      map[string]string // image path → content
+}
+
+// addShell puts Debian's static busybox at /bin/sh.
+func (img *scratchImage) addShell(ctx context.Context, log io.Writer) error {
+	busybox, err := findDebianBinary(ctx, log, "busybox", "busybox-static")
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vertice-redis-image-")
+	if img.static == nil {
+		img.static = map[string]string{}
+	}
+	img.static[busybox] = "/bin/sh"
+	return nil
+}
+
+func (img scratchImage) build(ctx context.Context, log io.Writer) error {
+	dir, err := os.MkdirTemp("", "vertice-image-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	rootfs := filepath.Join(dir, "rootfs")
-	bins := map[string]string{server: RedisServerPath}
-	if cli, err := exec.LookPath("redis-cli"); err == nil {
-		bins[cli] = RedisCLIPath
+	if err := img.fill(ctx, rootfs); err != nil {
+		return err
 	}
-	for src, dst := range bins {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(img.dockerfile), 0o644); err != nil {
+		return err
+	}
+	return run(ctx, log, "docker", "build", "-t", img.tag, dir)
+}
+
+func (img scratchImage) fill(ctx context.Context, rootfs string) error {
+	for src, dst := range img.bins {
 		if err := addBinary(ctx, rootfs, src, dst); err != nil {
 			return err
 		}
 	}
-	for _, d := range []string{DataDir, "/tmp"} {
+	for src, dst := range img.static {
+		if err := copyFile(src, filepath.Join(rootfs, dst), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, d := range img.dirs {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o777); err != nil {
 			return err
 		}
-		// MkdirAll honours the umask; Redis may run as any user.
+		// MkdirAll honours the umask; the server may run as any user.
 		if err := os.Chmod(filepath.Join(rootfs, d), 0o777|os.ModeSticky); err != nil {
 			return err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(redisDockerfile), 0o644); err != nil {
-		return err
+	for path, content := range img.files {
+		full := filepath.Join(rootfs, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(log, "images: docker build -t %s (redis-server from %s)\n", Redis, server)
-	return run(ctx, log, "docker", "build", "-t", Redis, dir)
+	return nil
 }
 
-// findRedisServer locates Debian's redis-server, installing the package when
-// running as root with apt-get available (CI machines start without it).
-func findRedisServer(ctx context.Context, log io.Writer) (string, error) {
-	if path, err := exec.LookPath("redis-server"); err == nil {
+// findDebianBinary locates a program, installing its Debian packages when
+// running as root with apt-get available (CI machines start without them).
+func findDebianBinary(ctx context.Context, log io.Writer, binary string, packages ...string) (string, error) {
+	if path, err := exec.LookPath(binary); err == nil {
 		return path, nil
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		return "", errNoRedisBinary
+		return "", fmt.Errorf("%s not found: install Debian's %s", binary, strings.Join(packages, " "))
 	}
-	fmt.Fprintln(log, "images: apt-get install -y redis-server redis-tools")
-	install := func() error {
-		return run(ctx, log, "apt-get", "install", "-y", "--no-install-recommends", "redis-server", "redis-tools")
-	}
-	if err := install(); err != nil {
+	fmt.Fprintf(log, "images: apt-get install -y %s\n", strings.Join(packages, " "))
+	args := append([]string{"install", "-y", "--no-install-recommends"}, packages...)
+	if err := run(ctx, log, "apt-get", args...); err != nil {
 		// A fresh machine may have no package lists yet.
 		if uerr := run(ctx, log, "apt-get", "update"); uerr != nil {
-			return "", fmt.Errorf("%w (apt-get update: %v)", errNoRedisBinary, uerr)
+			return "", fmt.Errorf("apt-get update: %w", uerr)
 		}
-		if err := install(); err != nil {
-			return "", fmt.Errorf("%w (apt-get install: %v)", errNoRedisBinary, err)
+		if err := run(ctx, log, "apt-get", args...); err != nil {
+			return "", err
 		}
 	}
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", errNoRedisBinary
-	}
-	return path, nil
+	return exec.LookPath(binary)
 }
 
 // addBinary copies src to rootfs/dst, following symlinks: Debian's

@@ -63,15 +63,26 @@ func WithoutPull() Option { return func(o *options) { o.pull = false } }
 // answers, otherwise built FROM scratch from Debian's redis-server binary.
 // It is cheap when the image exists, so every test may call it.
 func EnsureRedis(ctx context.Context, opts ...Option) (string, error) {
+	return ensure(ctx, thirdParty{env: RedisImageEnv, local: Redis, upstream: RedisUpstream, build: buildRedis}, opts)
+}
+
+// thirdParty describes one server image: the variable that overrides it,
+// the local tag, the upstream image to try, and how to build it here.
+type thirdParty struct {
+	env, local, upstream string
+	build                func(context.Context, io.Writer) error
+}
+
+func ensure(ctx context.Context, img thirdParty, opts []Option) (string, error) {
 	o := options{log: io.Discard, pull: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if name := strings.TrimSpace(os.Getenv(RedisImageEnv)); name != "" {
+	if name := strings.TrimSpace(os.Getenv(img.env)); name != "" {
 		return name, nil
 	}
-	if exists(ctx, Redis) {
-		return Redis, nil
+	if exists(ctx, img.local) {
+		return img.local, nil
 	}
 	// Packages tested in parallel are separate processes: serialize the
 	// build so they neither race on the tag nor build it twice.
@@ -80,16 +91,16 @@ func EnsureRedis(ctx context.Context, opts ...Option) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if exists(ctx, Redis) {
-		return Redis, nil
+	if exists(ctx, img.local) {
+		return img.local, nil
 	}
-	if o.pull && pullAndTag(ctx, o.log, RedisUpstream, Redis) {
-		return Redis, nil
+	if o.pull && pullAndTag(ctx, o.log, img.upstream, img.local) {
+		return img.local, nil
 	}
-	if err := buildRedis(ctx, o.log); err != nil {
-		return "", fmt.Errorf("images: build %s: %w", Redis, err)
+	if err := img.build(ctx, o.log); err != nil {
+		return "", fmt.Errorf("images: build %s: %w", img.local, err)
 	}
-	return Redis, nil
+	return img.local, nil
 }
 
 // Exists reports whether the local engine has image name.
@@ -106,7 +117,7 @@ func pullAndTag(ctx context.Context, log io.Writer, upstream, local string) bool
 	defer cancel()
 	fmt.Fprintf(log, "images: docker pull %s\n", upstream)
 	if err := run(pctx, log, "docker", "pull", upstream); err != nil {
-		fmt.Fprintf(log, "images: pull failed (%v); building %s from Debian's redis-server\n", err, local)
+		fmt.Fprintf(log, "images: pull failed (%v); building %s from Debian's binaries\n", err, local)
 		return false
 	}
 	return run(ctx, log, "docker", "tag", upstream, local) == nil

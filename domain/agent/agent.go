@@ -141,6 +141,7 @@ func (a *Agent) waitReady(ctx context.Context) (healthy bool, err error) {
 	deadline := a.clock.Now().Add(a.cfg.InitialWait)
 	for attempt := 1; ; attempt++ {
 		perr := a.probe.Check(ctx)
+		a.state.set(func(s *State) { s.Observed = statusOf(perr == nil) })
 		if perr == nil {
 			a.log.Info("Service is READY", "attempts", attempt)
 			return true, nil

@@ -1,0 +1,70 @@
+// Command vertice-demo is a tiny HTTP service to put behind a sidecar in
+// demos, the gateway's tests and chaos tests. Its health can be flipped at
+// run time (POST /admin/health?status=unhealthy) to show a live but sick
+// instance being marked unhealthy in the registry.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/serve"
+)
+
+// Config is read from DEMO_ADDR (default :8080), DEMO_NAME (default the
+// hostname) and LOG_LEVEL.
+type Config struct {
+	Addr, Name, LogLevel string
+}
+
+// LoadConfig reads the environment.
+func LoadConfig(lookup envconf.Lookup) (Config, error) {
+	r := envconf.New(lookup)
+	host, _ := os.Hostname()
+	c := Config{
+		Addr:     r.String("DEMO_ADDR", ":8080"),
+		Name:     r.String("DEMO_NAME", host),
+		LogLevel: r.String("LOG_LEVEL", "info"),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		r.Fail("DEMO_ADDR", fmt.Sprintf("%q must be host:port or :port (e.g. :8080)", c.Addr))
+	}
+	return c, r.Err()
+}
+
+func main() {
+	healthcheck := flag.Bool("healthcheck", false, "probe this service's /health and exit 0 (healthy) or 1")
+	flag.Parse()
+	cfg, err := LoadConfig(envconf.OS)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vertice-demo: bad configuration:\n"+err.Error())
+		os.Exit(2)
+	}
+	if *healthcheck {
+		os.Exit(serve.Healthcheck(serve.LocalURL(cfg.Addr) + "/health"))
+	}
+	log := serve.Logger(cfg.LogLevel)
+	ctx, stop := serve.SignalContext()
+	defer stop()
+	if err := run(ctx, cfg, log, nil); err != nil {
+		log.Error("demo stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Addr) error {
+	ln, err := serve.Listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("demo listening", "addr", ln.Addr().String(), "name", cfg.Name)
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	return serve.Run(ctx, ln, newHandler(cfg.Name, ln.Addr().String(), log), log)
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vertice/vertice/internal/envconf"
+)
+
+func load(env map[string]string) (Config, error) { return LoadConfig(envconf.Map(env)) }
+
+func validEnv() map[string]string {
+	return map[string]string{"SERVICE_NAME": "osint_service", "SERVICE_HOST": "vertice-osint", "SERVICE_PORT": "8049"}
+}
+
+func TestDefaultsAreTheSeeds(t *testing.T) {
+	c, err := load(validEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoint() != "http://vertice-osint:8049" || c.HealthURL() != "http://vertice-osint:8049/health" ||
+		c.InstanceID != "vertice-osint:8049" || c.RegistryURL != "http://vertice-register-lb:80" ||
+		c.HeartbeatInterval != 30*time.Second || c.InitialWait != 60*time.Second ||
+		c.BackoffMax != 60*time.Second || c.StatusAddr != ":9100" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEveryMissingRequiredVariableIsNamed(t *testing.T) {
+	_, err := load(map[string]string{})
+	for _, name := range []string{"SERVICE_NAME", "SERVICE_HOST", "SERVICE_PORT"} {
+		if err == nil || !strings.Contains(err.Error(), name+": is required") {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestSeedsBadServiceNameIsRefusedWithTheRule(t *testing.T) {
+	env := validEnv()
+	env["SERVICE_NAME"] = "OSINT-Service"
+	_, err := load(env)
+	if err == nil {
+		t.Fatal("OSINT-Service accepted")
+	}
+	for _, want := range []string{"SERVICE_NAME:", "uppercase", "hyphens", "osint_service"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestBadValuesAreNamed(t *testing.T) {
+	for name, value := range map[string]string{
+		"SERVICE_PORT":            "70000",
+		"HEARTBEAT_INTERVAL":      "soon",
+		"INITIAL_WAIT_TIMEOUT":    "-1",
+		"REGISTRY_URL":            "vertice-register-lb:80",
+		"SERVICE_HEALTH_ENDPOINT": "health",
+		"SERVICE_SCHEME":          "ftp",
+		"SERVICE_HOST":            "http://vertice-osint",
+		"INSTANCE_ID":             "a b",
+		"SERVICE_METADATA":        "version",
+		"SIDECAR_ADDR":            "9100",
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := validEnv()
+			env[name] = value
+			if _, err := load(env); err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Fatalf("%s=%q: error %v does not name the variable", name, value, err)
+			}
+		})
+	}
+}
+
+func TestMetadataAsPairsOrJSON(t *testing.T) {
+	for _, v := range []string{"version=1.0.0, zone=a", `{"version":"1.0.0","zone":"a"}`} {
+		env := validEnv()
+		env["SERVICE_METADATA"] = v
+		c, err := load(env)
+		if err != nil || c.Metadata["version"] != "1.0.0" || c.Metadata["zone"] != "a" || len(c.Metadata) != 2 {
+			t.Fatalf("SERVICE_METADATA=%s: %v %v", v, c.Metadata, err)
+		}
+	}
+}
+
+func TestDurationsAcceptSecondsOrGoDurations(t *testing.T) {
+	env := validEnv()
+	env["HEARTBEAT_INTERVAL"], env["INITIAL_WAIT_TIMEOUT"] = "15", "200ms"
+	c, err := load(env)
+	if err != nil || c.HeartbeatInterval != 15*time.Second || c.InitialWait != 200*time.Millisecond {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

@@ -64,17 +64,29 @@ func run() error {
 	}
 	ctx, stop := serve.SignalContext()
 	defer stop()
+	loadBefore := loadavg()
 	rows, err := gatewaybench.Run(ctx, cfg, os.Stdout)
 	if err != nil {
 		return err
 	}
+	host := fmt.Sprintf("%s; load average %s before, %s after (other work on the host inflates tails)",
+		machine(), loadBefore, loadavg())
 	_ = os.RemoveAll(work)
-	md := gatewaybench.Markdown(rows, cfg, machine(), *command)
+	md := gatewaybench.Markdown(rows, cfg, host, *command)
 	fmt.Println("\n" + md)
 	if err := os.MkdirAll("docs", 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(*out, []byte(md), 0o644)
+}
+
+// loadavg is the 1-minute load average, a hint of how busy the host was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b) + " ?")[0]
 }
 
 // machine describes the host for the report.

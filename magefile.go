@@ -46,7 +46,7 @@ func Build() error {
 	env := map[string]string{"CGO_ENABLED": "0"}
 	for _, app := range apps {
 		out := filepath.Join("bin", "vertice-"+app)
-		if err := sh.RunWith(env, "go", "build", buildFlags(out, app)...); err != nil {
+		if err := sh.RunWith(env, "go", buildFlags(out, app)...); err != nil {
 			return err
 		}
 	}

@@ -1,8 +1,10 @@
 package registryclient
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/vertice/vertice/ports"
 )
@@ -19,7 +21,12 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Status == 0 {
-		return fmt.Sprintf("registry %s %s: unreachable: %v", e.Method, e.URL, e.Err)
+		cause := e.Err
+		var ue *url.Error // already names the method and URL; keep only its cause
+		if errors.As(cause, &ue) {
+			cause = ue.Err
+		}
+		return fmt.Sprintf("registry %s %s: unreachable: %v", e.Method, e.URL, cause)
 	}
 	msg := fmt.Sprintf("registry %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
 	if e.Detail != "" {

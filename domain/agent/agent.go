@@ -244,7 +244,7 @@ func (a *Agent) beat(ctx context.Context) error {
 	}
 	now := a.clock.Now()
 	a.state.set(func(s *State) { s.Heartbeats++; s.LastRenewal = now; s.Registered = true })
-	a.log.Debug("Heartbeat sent", "status", status)
+	a.log.Info("Heartbeat sent", "status", status)
 	return nil
 }
 
@@ -259,7 +259,7 @@ func (a *Agent) deregister(ctx context.Context) error {
 	defer cancel()
 	err := a.client.Deregister(dctx, a.reg.ServiceName, a.reg.InstanceID)
 	if err != nil && !errors.Is(err, ports.ErrNotFound) {
-		a.log.Error("Deregistration failed; the instance stays listed until its lease expires",
+		a.log.Error("Deregistration failed; if the registry holds the instance it stays listed until its lease expires",
 			"error", err.Error())
 		return err
 	}

@@ -68,3 +68,20 @@ end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return live
 `)
+
+// instancesScript returns the HGETALL of every instance whose index score
+// is after now, in one round trip. The instance keys are built from ARGV[2]
+// rather than passed in KEYS (the IDs are only known inside the script);
+// they carry the service's hash tag, so they live in KEYS[1]'s slot and the
+// script stays legal on a Cluster.
+//
+// KEYS: service index.
+// ARGV: now_us, instance key prefix ("vertice:{svc}:i:").
+var instancesScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {}
+for i, id in ipairs(ids) do
+  out[i] = redis.call('HGETALL', ARGV[2] .. id)
+end
+return out
+`)

@@ -99,7 +99,11 @@ func (s *Store) indexKey(service string) string { return s.prefix + ":{" + servi
 
 func (s *Store) servicesKey() string { return s.prefix + ":services" }
 
-// Put implements ports.Store.
+// Put implements ports.Store. The script and the services index update
+// go out in one pipeline: one round trip on a single node or Sentinel (a
+// Cluster client splits it per slot). Should the script fail while the
+// index update lands, the index merely names a service with no live
+// instance, which Services filters out (see the package comment).
 func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -111,12 +115,30 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 	exp := in.ExpiresAt().UnixMicro()
 	args := append([]any{now.UnixMicro(), exp, leaseMillis(in.ExpiresAt().Sub(now)), in.InstanceID}, fields...)
 	keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName)}
-	existed, err := putScript.Run(ctx, s.client, keys, args...).Int()
+	var put *redis.Cmd
+	var index *redis.IntCmd
+	pipe := func(p redis.Pipeliner) error {
+		put = putScript.EvalSha(ctx, p, keys, args...)
+		index = p.ZAddGT(ctx, s.servicesKey(), redis.Z{Score: float64(exp), Member: in.ServiceName})
+		return nil
+	}
+	_, err = s.client.Pipelined(ctx, pipe)
+	if err != nil && redis.HasErrorPrefix(put.Err(), "NOSCRIPT") {
+		// First use on this server (or after SCRIPT FLUSH / a failover to
+		// a node that never saw it): load it and send the pipeline again.
+		if err = putScript.Load(ctx, s.client).Err(); err == nil {
+			_, err = s.client.Pipelined(ctx, pipe)
+		}
+	}
+	if err != nil {
+		if perr := put.Err(); perr != nil {
+			return false, unavailable("put", perr)
+		}
+		return false, mapErr("index service", index.Err())
+	}
+	existed, err := put.Int()
 	if err != nil {
 		return false, unavailable("put", err)
-	}
-	if err := s.listService(ctx, in.ServiceName, exp); err != nil {
-		return false, err
 	}
 	return existed == 0, nil
 }
@@ -156,50 +178,32 @@ func (s *Store) listService(ctx context.Context, service string, exp int64) erro
 	return mapErr("index service", err)
 }
 
-// Instances implements ports.Store.
+// Instances implements ports.Store: one script, one round trip.
 func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
-	ids, err := s.client.ZRangeByScore(ctx, s.indexKey(service), liveRange(now)).Result()
+	reply, err := instancesScript.Run(ctx, s.client, []string{s.indexKey(service)},
+		now.UnixMicro(), s.instanceKey(service, "")).Slice()
 	if err != nil {
 		return nil, unavailable("instances", err)
 	}
-	list, err := s.read(ctx, service, ids, now)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return nil, ports.ErrNotFound
-	}
-	return list, nil
-}
-
-// read fetches the given instances in one pipeline (one slot, one node) and
-// keeps those live at now.
-func (s *Store) read(ctx context.Context, service string, ids []string, now time.Time) ([]catalog.Instance, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, s.instanceKey(service, id))
+	list := make([]catalog.Instance, 0, len(reply))
+	for _, r := range reply {
+		h, err := pairsToMap(r)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable("instances", err)
-	}
-	list := make([]catalog.Instance, 0, len(ids))
-	for _, cmd := range cmds {
-		in, ok, err := decode(cmd.Val())
+		in, ok, err := decode(h)
 		if err != nil {
 			return nil, err
 		}
 		if ok && !in.Expired(now) {
 			list = append(list, in)
 		}
+	}
+	if len(list) == 0 {
+		return nil, ports.ErrNotFound
 	}
 	return list, nil
 }

@@ -1,0 +1,369 @@
+// Package registrybench measures the registry's lookup and register
+// throughput and latency through the real HTTP server on a real Redis,
+// next to redis-benchmark's GET and SET on the same Redis in the same run,
+// all on 127.0.0.1. `go tool mage bench:registry` runs it.
+//
+// Redis is Debian's redis-server as a local process on a loopback port,
+// not a container: Docker's port mapping (docker-proxy or NAT) would add a
+// hop to every registry→Redis call that production does not have, and
+// redis-benchmark would pay it too, so both numbers would measure Docker.
+package registrybench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vertice/vertice/internal/loadgen"
+)
+
+// Config says what to run. main fills every field from flags.
+type Config struct {
+	Registry       string // vertice-registry binary
+	RedisServer    string // redis-server binary
+	RedisBenchmark string // redis-benchmark binary
+	Concurrency    int    // connections, for redis-benchmark and the load generator alike
+	LightConns     int    // connections for the light-load latency rows (0: skip them)
+	RedisRequests  int    // redis-benchmark -n
+	Services       int    // services registered before the lookups
+	Instances      int    // distinct instances the register run cycles through
+	Warmup         time.Duration
+	Duration       time.Duration // per registry measurement
+	MaxRequests    int           // per registry measurement, besides Duration
+	WorkDir        string
+}
+
+// RedisResult is one redis-benchmark test.
+type RedisResult struct {
+	Test     string
+	RPS      float64
+	P50, P99 time.Duration
+}
+
+// Report is one run's numbers.
+type Report struct {
+	Config
+	Start                 time.Time
+	Machine               string
+	RedisVersion          string
+	RedisGET, RedisSET    RedisResult
+	Lookup, Register      loadgen.Result
+	LookupWarm, Heartbeat loadgen.Result
+	// At LightConns connections: latency when the machine is not saturated.
+	LightLookup, LightRegister loadgen.Result
+}
+
+// Run starts Redis, runs redis-benchmark, starts the registry on that
+// Redis, measures lookups and registrations, and stops what it started.
+func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
+	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), RedisVersion: version(ctx, cfg.RedisServer)}
+	redisPort := freePort()
+	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
+	redis, err := start(ctx, cfg.WorkDir, "redis", nil, cfg.RedisServer,
+		"--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--protected-mode", "no", "--daemonize", "no", "--dir", cfg.WorkDir)
+	if err != nil {
+		return rep, err
+	}
+	defer stop(redis)
+	if err := poll(ctx, 10*time.Second, func() error { return ping(redisAddr) }); err != nil {
+		return rep, fmt.Errorf("redis-server on %s: %w", redisAddr, err)
+	}
+
+	fmt.Fprintf(log, "redis-benchmark -t get,set -n %d -c %d -P 1 on %s\n", cfg.RedisRequests, cfg.Concurrency, redisAddr)
+	results, err := redisBenchmark(ctx, cfg, redisPort)
+	if err != nil {
+		return rep, err
+	}
+	for _, r := range results {
+		switch r.Test {
+		case "GET":
+			rep.RedisGET = r
+		case "SET":
+			rep.RedisSET = r
+		}
+	}
+	if rep.RedisGET.RPS == 0 || rep.RedisSET.RPS == 0 {
+		return rep, fmt.Errorf("redis-benchmark: no GET or SET result in %+v", results)
+	}
+	fmt.Fprintf(log, "redis GET %.0f req/s p99 %s; SET %.0f req/s p99 %s\n",
+		rep.RedisGET.RPS, rep.RedisGET.P99, rep.RedisSET.RPS, rep.RedisSET.P99)
+
+	regAddr := "127.0.0.1:" + strconv.Itoa(freePort())
+	reg, err := start(ctx, cfg.WorkDir, "registry", []string{
+		"REGISTRY_ADDR=" + regAddr, "REDIS_URL=redis://" + redisAddr, "REGISTRY_TTL=600s", "LOG_LEVEL=warn",
+	}, cfg.Registry)
+	if err != nil {
+		return rep, err
+	}
+	defer stop(reg)
+	if err := poll(ctx, 10*time.Second, func() error { return healthy("http://" + regAddr + "/health") }); err != nil {
+		return rep, fmt.Errorf("registry on %s: %w (log in %s)", regAddr, err, cfg.WorkDir)
+	}
+	if err := preRegister(ctx, regAddr, cfg.Services); err != nil {
+		return rep, err
+	}
+
+	lookups := make([]loadgen.Request, cfg.Services)
+	for i := range lookups {
+		lookups[i] = loadgen.Request{Method: http.MethodGet, Path: "/services/" + serviceName(i)}
+	}
+	registers := make([]loadgen.Request, cfg.Instances)
+	for i := range registers {
+		registers[i] = loadgen.Request{Method: http.MethodPost, Path: "/register", Body: registerBody(i%cfg.Services, i)}
+	}
+	heartbeats := make([]loadgen.Request, cfg.Services)
+	for i := range heartbeats {
+		heartbeats[i] = loadgen.Request{Method: http.MethodPost, Path: "/heartbeat", Body: []byte(
+			`{"service_name":"` + serviceName(i) + `","instance_id":"` + instanceID(i) + `"}`)}
+	}
+	conns := cfg.Concurrency
+	measure := func(name string, reqs []loadgen.Request, d time.Duration, n int) (loadgen.Result, error) {
+		res, err := loadgen.Run(ctx, loadgen.Config{
+			Addr: regAddr, Concurrency: conns, Requests: n, Duration: d,
+			Next: func(i int) loadgen.Request { return reqs[i%len(reqs)] },
+		})
+		if err == nil {
+			fmt.Fprintf(log, "%-10s %s\n", name, res)
+			if res.Errors > 0 {
+				err = fmt.Errorf("%s: %d errors (%s)", name, res.Errors, res.FirstError)
+			}
+		}
+		return res, err
+	}
+	if rep.LookupWarm, err = measure("warm-up", lookups, cfg.Warmup, 0); err != nil {
+		return rep, err
+	}
+	if rep.Lookup, err = measure("lookup", lookups, cfg.Duration, cfg.MaxRequests); err != nil {
+		return rep, err
+	}
+	if rep.Register, err = measure("register", registers, cfg.Duration, cfg.MaxRequests); err != nil {
+		return rep, err
+	}
+	if rep.Heartbeat, err = measure("heartbeat", heartbeats, cfg.Duration, cfg.MaxRequests); err != nil {
+		return rep, err
+	}
+	if cfg.LightConns > 0 {
+		conns = cfg.LightConns
+		if rep.LightLookup, err = measure(fmt.Sprintf("lookup c=%d", conns), lookups, cfg.Duration/2, cfg.MaxRequests); err != nil {
+			return rep, err
+		}
+		if rep.LightRegister, err = measure(fmt.Sprintf("register c=%d", conns), registers, cfg.Duration/2, cfg.MaxRequests); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func serviceName(i int) string { return fmt.Sprintf("bench_service_%03d", i) }
+
+func instanceID(i int) string { return fmt.Sprintf("bench-%05d", i) }
+
+func registerBody(service, instance int) []byte {
+	return fmt.Appendf(nil, `{"service_name":%q,"instance_id":%q,"endpoint":"http://%s:8080",`+
+		`"health_endpoint":"/health","metadata":{"version":"1.0.0","status":"healthy"}}`,
+		serviceName(service), instanceID(instance), instanceID(instance))
+}
+
+// preRegister gives every service one instance, instanceID(i) for service
+// i, which the heartbeat run renews.
+func preRegister(ctx context.Context, addr string, n int) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/register",
+			strings.NewReader(string(registerBody(i, i))))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("pre-register %s: %s", serviceName(i), resp.Status)
+		}
+	}
+	return nil
+}
+
+// redisBenchmark runs redis-benchmark with --csv, whose columns (Redis 7)
+// are test, rps, avg, min, p50, p95, p99, max (milliseconds).
+func redisBenchmark(ctx context.Context, cfg Config, port int) ([]RedisResult, error) {
+	out, err := exec.CommandContext(ctx, cfg.RedisBenchmark, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-t", "get,set", "-n", strconv.Itoa(cfg.RedisRequests), "-c", strconv.Itoa(cfg.Concurrency),
+		"-P", "1", "--csv").Output()
+	if err != nil {
+		return nil, fmt.Errorf("redis-benchmark: %w", err)
+	}
+	return parseCSV(string(out))
+}
+
+func parseCSV(out string) ([]RedisResult, error) {
+	var res []RedisResult
+	var cols map[string]int
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Split(strings.ReplaceAll(strings.TrimSpace(sc.Text()), `"`, ""), ",")
+		if len(f) < 2 {
+			continue
+		}
+		if f[0] == "test" {
+			cols = map[string]int{}
+			for i, name := range f {
+				cols[name] = i
+			}
+			continue
+		}
+		r := RedisResult{Test: f[0]}
+		r.RPS, _ = strconv.ParseFloat(f[1], 64)
+		ms := func(col string) time.Duration {
+			i, ok := cols[col]
+			if !ok || i >= len(f) {
+				return 0
+			}
+			v, _ := strconv.ParseFloat(f[i], 64)
+			return time.Duration(v * float64(time.Millisecond))
+		}
+		r.P50, r.P99 = ms("p50_latency_ms"), ms("p99_latency_ms")
+		res = append(res, r)
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("redis-benchmark output not understood:\n%s", out)
+	}
+	return res, nil
+}
+
+// start runs a server with its output in WorkDir/<name>.log.
+func start(ctx context.Context, dir, name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = cmd.Wait(); logf.Close() }()
+	return cmd, nil
+}
+
+// stop ends a server this package started, by its process: SIGTERM, then
+// SIGKILL when it has not exited within 10 s.
+func stop(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cmd.ProcessState != nil || cmd.Process.Signal(syscall.Signal(0)) != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+}
+
+func poll(ctx context.Context, within time.Duration, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return errors.New("PING answered " + line)
+	}
+	return nil
+}
+
+func healthy(url string) error {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"healthy"`) {
+		return fmt.Errorf("%s %s", resp.Status, b)
+	}
+	return nil
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func version(ctx context.Context, bin string) string {
+	out, err := exec.CommandContext(ctx, bin, "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// machine describes where the numbers come from.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d CPUs (%s)%s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -54,6 +54,8 @@ func TestComposeSmoke(t *testing.T) {
 	waitStatus(t, lbDemo, 200, 3*time.Minute)
 	waitStatus(t, gatewayDemo, 200, time.Minute)
 
+	waitRegistryScraped(t, 2*time.Minute)
+
 	must(t, template.Up(ctx))
 	waitStatus(t, lbTemplate, 200, 2*time.Minute)
 	must(t, template.Down(ctx))
@@ -156,6 +158,18 @@ func poll(t *testing.T, limit time.Duration, what string, ok func() (bool, strin
 		time.Sleep(time.Second)
 	}
 	t.Fatalf("%s: not reached within %v; last: %s", what, limit, last)
+}
+
+// waitRegistryScraped polls Prometheus until it scrapes all five registry
+// replicas: the monitoring stack's config and rules loaded and its targets
+// resolve on the compose networks.
+func waitRegistryScraped(t *testing.T, limit time.Duration) {
+	t.Helper()
+	const query = "http://localhost:9090/api/v1/query?query=sum(up%7Bjob%3D%22vertice-registry%22%7D)"
+	poll(t, limit, "Prometheus scraping 5 registry replicas", func() (bool, string) {
+		code, body, err := get(query)
+		return err == nil && code == 200 && strings.Contains(string(body), `,"5"]`), fmt.Sprintf("%d %s %v", code, body, err)
+	})
 }
 
 func expectNoLeftovers(ctx context.Context, t *testing.T) {

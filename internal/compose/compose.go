@@ -18,8 +18,8 @@ import (
 // Project is the Compose project name of the demo deployment.
 const Project = "vertice"
 
-// Files of the full deployment: registry stack, then demo and gateway.
-var Files = []string{"deploy/compose/service-registry.yml", "deploy/compose/demo.yml"}
+// Files of the full deployment: registry stack, demo and gateway, monitoring.
+var Files = []string{"deploy/compose/service-registry.yml", "deploy/compose/demo.yml", "deploy/compose/monitoring.yml"}
 
 // Stack is one Compose project.
 type Stack struct {

@@ -105,30 +105,63 @@ func (Bench) Api() error {
 	return sh.RunV("go", "test", "-run", "^$", "-bench", ".", "-benchtime", "3s", "-benchmem", "./adapters/ginapi/")
 }
 
-// Run builds and starts the registry on the in-memory store at :8888 until
-// Ctrl-C.
+// Run builds and starts, on this machine: the registry on the in-memory
+// store (:8888), a demo service (:8080) with its sidecar (status on :9100),
+// and the gateway (:8000), until Ctrl-C.
 func Run() error {
 	mg.Deps(Build)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	reg := exec.CommandContext(ctx, filepath.Join("bin", "vertice-registry"))
-	reg.Env = append(os.Environ(), "REGISTRY_ADDR=:8888")
-	reg.Stdout, reg.Stderr = os.Stdout, os.Stderr
-	reg.Cancel = func() error { return reg.Process.Signal(syscall.SIGTERM) }
-	if err := reg.Start(); err != nil {
-		return err
+	procs := []struct {
+		app string
+		env []string
+	}{
+		{"registry", []string{"REGISTRY_ADDR=:8888"}},
+		{"demo", []string{"DEMO_ADDR=127.0.0.1:8080", "DEMO_NAME=demo_service"}},
+		{"sidecar", []string{"SERVICE_NAME=demo_service", "SERVICE_HOST=127.0.0.1", "SERVICE_PORT=8080",
+			"REGISTRY_URL=http://127.0.0.1:8888", "HEARTBEAT_INTERVAL=10", "SIDECAR_ADDR=127.0.0.1:9100",
+			"SERVICE_METADATA=version=1.0.0"}},
+		{"gateway", []string{"GATEWAY_ADDR=:8000", "REGISTRY_URL=http://127.0.0.1:8888"}},
 	}
-	fmt.Print(`
-Vértice registry: http://localhost:8888  (in-memory store; Ctrl-C stops it)
-
-  curl -X POST localhost:8888/register -d '{"service_name":"my_service","endpoint":"http://vertice-my-service:8080","health_endpoint":"/health","metadata":{"version":"1.0.0"}}'
-  curl localhost:8888/services
-  curl localhost:8888/services/my_service
-
-`)
-	err := reg.Wait()
-	if ctx.Err() != nil {
+	done := make(chan error, len(procs))
+	for _, p := range procs {
+		cmd := exec.CommandContext(ctx, filepath.Join("bin", "vertice-"+p.app))
+		cmd.Env = append(os.Environ(), p.env...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		if err := cmd.Start(); err != nil {
+			stop()
+			return err
+		}
+		go func() { done <- cmd.Wait() }()
+	}
+	fmt.Print(runBanner)
+	var first error
+	for range procs {
+		err := <-done
+		if ctx.Err() == nil && first == nil {
+			first = err // one program died on its own: stop the others
+			stop()
+		}
+	}
+	if ctx.Err() != nil && first == nil {
 		return nil // stopped by Ctrl-C: a clean exit
 	}
-	return err
+	return first
 }
+
+const runBanner = `
+Vértice is running on this machine (in-memory store; Ctrl-C stops everything):
+  registry  http://localhost:8888   demo service http://localhost:8080
+  gateway   http://localhost:8000   sidecar status http://localhost:9100/health
+
+The sidecar registers demo_service as soon as it answers /health:
+  curl localhost:8888/services
+  curl localhost:8888/services/demo_service
+  curl localhost:8000/v2/demo_service/echo?hello=world
+
+Register something yourself:
+  curl -X POST localhost:8888/register -d '{"service_name":"my_service","endpoint":"http://vertice-my-service:8080","health_endpoint":"/health","metadata":{"version":"1.0.0"}}'
+  curl localhost:8888/services/my_service
+
+`

@@ -2,6 +2,7 @@ package registrybench
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,12 +45,16 @@ func verdict(ok bool) string {
 // Table is the numbers as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| workload | connections | requests/s | p50 | p99 | vs redis-benchmark |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| workload | connections | requests/s | p50 | p99 | vs redis-benchmark | errors |\n|---|---|---|---|---|---|---|\n")
 	c := r.Concurrency
-	fmt.Fprintf(&b, "| redis-benchmark GET | %d | %.0f | %s | %s | 1 |\n", c, r.RedisGET.RPS, ms(r.RedisGET.P50), ms(r.RedisGET.P99))
-	fmt.Fprintf(&b, "| redis-benchmark SET | %d | %.0f | %s | %s | 1 |\n", c, r.RedisSET.RPS, ms(r.RedisSET.P50), ms(r.RedisSET.P99))
+	fmt.Fprintf(&b, "| redis-benchmark GET | %d | %.0f | %s | %s | 1 | – |\n", c, r.RedisGET.RPS, ms(r.RedisGET.P50), ms(r.RedisGET.P99))
+	fmt.Fprintf(&b, "| redis-benchmark SET | %d | %.0f | %s | %s | 1 | – |\n", c, r.RedisSET.RPS, ms(r.RedisSET.P50), ms(r.RedisSET.P99))
 	row := func(name string, conns int, res loadgen.Result, vs string) {
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s |\n", name, conns, res.RPS, ms(res.P50), ms(res.P99), vs)
+		errs := strconv.Itoa(res.Errors)
+		if res.Errors > 0 {
+			errs += " (" + res.FirstError + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %s |\n", name, conns, res.RPS, ms(res.P50), ms(res.P99), vs, errs)
 	}
 	row("registry GET /services/{name}", c, r.Lookup, fmt.Sprintf("**%.2f× GET**", r.LookupRatio()))
 	row("registry POST /register", c, r.Register, fmt.Sprintf("%.2f× SET", r.RegisterRatio()))
@@ -83,6 +88,10 @@ func (r Report) Markdown() string {
 		r.Services, r.Concurrency, r.Warmup, r.Duration, r.MaxRequests)
 	fmt.Fprintf(&b, "- register cycles through %d instances of those services (new ones first, then replacements); "+
 		"heartbeat renews each service's instance in turn\n", r.Instances)
+	if r.RedisQuery != "" || len(r.RegistryEnv) > 0 {
+		fmt.Fprintf(&b, "- non-default settings: REDIS_URL query `%s`, registry environment `%s`\n",
+			r.RedisQuery, strings.Join(r.RegistryEnv, " "))
+	}
 	b.WriteString("- everything (Redis, registry, load generator, redis-benchmark) shares the machine's CPUs; nothing is pinned\n\n")
 	b.WriteString(r.Table())
 	b.WriteString("\nGoals from issue 3, as measured:\n\n")

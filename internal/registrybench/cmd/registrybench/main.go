@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,7 +29,12 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "lookup warm-up")
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "bound per registry workload")
 	flag.IntVar(&cfg.MaxRequests, "requests", 300000, "request bound per registry workload")
+	flag.StringVar(&cfg.RedisQuery, "redis-query", "", "appended to REDIS_URL after ?, e.g. pool_size=100")
+	env := flag.String("registry-env", "", "extra registry environment, comma-separated K=V")
 	flag.Parse()
+	if *env != "" {
+		cfg.RegistryEnv = strings.Split(*env, ",")
+	}
 	if err := run(cfg, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "registrybench:", err)
 		os.Exit(1)

@@ -30,6 +30,12 @@ type Settings struct {
 	// Backend names the store in Health's reason ("redis"); empty means
 	// "store".
 	Backend string
+	// FreshFor (LOOKUP_CACHE_TTL) lets Instances answer from a read of the
+	// backend at most this old without asking it again: lookups then cost
+	// no backend round trip, at the price of seeing other replicas' writes
+	// up to FreshFor late (this replica's own writes patch the cache at
+	// once). Zero, the default, reads the backend on every call.
+	FreshFor time.Duration
 }
 
 // Validate names the field that is wrong.
@@ -41,6 +47,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("resilient: Breaker.OpenFor %v must not be negative", s.Breaker.OpenFor)
 	case s.StaleFor < 0:
 		return fmt.Errorf("resilient: StaleFor %v must not be negative", s.StaleFor)
+	case s.FreshFor < 0:
+		return fmt.Errorf("resilient: FreshFor %v must not be negative", s.FreshFor)
 	}
 	return nil
 }
@@ -223,7 +231,16 @@ func (s *Store) Delete(ctx context.Context, service, id string) (int, error) {
 // Cached leases are not re-checked: heartbeats cannot land during the
 // outage, so judging leases would empty the registry on a schedule the
 // services did nothing to deserve; StaleFor bounds the staleness instead.
+//
+// With FreshFor set, a read younger than FreshFor is answered from the
+// cache first; only found services are cached, so an absent one is always
+// asked for.
 func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instance, error) {
+	if s.settings.FreshFor > 0 {
+		if cached, ok := s.cache.instances(service, s.clock.Now().Add(-s.settings.FreshFor)); ok {
+			return cached, nil
+		}
+	}
 	var list []catalog.Instance
 	err := s.guard(ctx, func(ctx context.Context) (err error) {
 		list, err = s.next.Instances(ctx, service)

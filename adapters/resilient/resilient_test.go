@@ -371,6 +371,7 @@ func TestCancelledCallerIsNotABackendFailure(t *testing.T) {
 func TestSettingsValidate(t *testing.T) {
 	bad := []resilient.Settings{
 		{StaleFor: -time.Second},
+		{FreshFor: -time.Second},
 		{Breaker: breaker.Settings{Failures: -1}},
 		{Breaker: breaker.Settings{OpenFor: -time.Second}},
 	}
@@ -378,5 +379,46 @@ func TestSettingsValidate(t *testing.T) {
 		if _, err := resilient.New(memstore.New(ports.SystemClock{}), ports.SystemClock{}, s); err == nil {
 			t.Errorf("%+v accepted", s)
 		}
+	}
+}
+
+func TestFreshForAnswersRecentReadsWithoutTheBackend(t *testing.T) {
+	clock := portstest.NewFakeClock(time.Unix(1_761_311_216, 0))
+	back := &flaky{Store: memstore.New(clock)}
+	s, err := resilient.New(back, clock, resilient.Settings{FreshFor: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, ctx: context.Background(), clock: clock, back: back, s: s}
+	r.put("svc", "a")
+	if ids, err := r.ids("svc"); err != nil || fmt.Sprint(ids) != "[a]" {
+		t.Fatalf("%v %v", ids, err)
+	}
+	calls := back.calls.Load()
+	// Another replica registers b straight in the shared backend.
+	in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "b", Endpoint: "http://b:8080"}, clock.Now(), leaseTTL)
+	if _, err := back.Store.Put(r.ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(999 * time.Millisecond)
+	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a]" || back.calls.Load() != calls {
+		t.Fatalf("within FreshFor: %v, backend calls %d→%d; want the cached [a] and no call", ids, calls, back.calls.Load())
+	}
+	// This replica's own write shows at once.
+	r.put("svc", "c")
+	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a c]" {
+		t.Fatalf("own write not in the fresh cache: %v", ids)
+	}
+	clock.Advance(2 * time.Millisecond)
+	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a b c]" {
+		t.Fatalf("after FreshFor the backend is read again: %v", ids)
+	}
+	// Absent services are not cached.
+	if _, err := r.s.Instances(r.ctx, "nobody"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatal(err)
+	}
+	r.put("nobody", "n")
+	if ids, err := r.ids("nobody"); err != nil || fmt.Sprint(ids) != "[n]" {
+		t.Fatalf("%v %v", ids, err)
 	}
 }

@@ -25,6 +25,11 @@ type Config struct {
 	// StaleCacheTTL bounds how old cached reads may be while Redis is down
 	// (STALE_CACHE_TTL, default 60 s).
 	StaleCacheTTL time.Duration
+	// LookupCacheTTL lets lookups answer from a read of the store at most
+	// this old (LOOKUP_CACHE_TTL, default 0: every lookup reads the store).
+	// Other replicas' writes then show up to this late; the gateway's own
+	// CACHE_TTL (5 s) already delays them more.
+	LookupCacheTTL time.Duration
 	// RedisTimeout bounds every Redis call (REDIS_TIMEOUT, default 500ms):
 	// a silent Redis fails a request instead of hanging it.
 	RedisTimeout time.Duration
@@ -53,6 +58,10 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
 		LogLevel:        r.String("LOG_LEVEL", "info"),
+	}
+	// 0 says "off" explicitly; envconf durations are otherwise positive.
+	if v := r.String("LOOKUP_CACHE_TTL", ""); v != "0" {
+		c.LookupCacheTTL = r.Duration("LOOKUP_CACHE_TTL", 0)
 	}
 	c.validate(r)
 	return c, r.Err()

@@ -38,6 +38,7 @@ func wire(_ context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	store, err := resilient.New(backend, clock, resilient.Settings{
 		Breaker:  breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen},
 		StaleFor: cfg.StaleCacheTTL,
+		FreshFor: cfg.LookupCacheTTL,
 		Backend:  cfg.Backend(),
 	})
 	if err != nil {

@@ -48,6 +48,9 @@ type Config struct {
 	// experiments; the report names them when set.
 	RedisQuery  string
 	RegistryEnv []string
+	// LookupCacheTTL, when positive, adds a lookup run on a registry with
+	// LOOKUP_CACHE_TTL set to it.
+	LookupCacheTTL time.Duration
 }
 
 // RedisResult is one redis-benchmark test.
@@ -68,6 +71,8 @@ type Report struct {
 	LookupWarm, Heartbeat loadgen.Result
 	// At LightConns connections: latency when the machine is not saturated.
 	LightLookup, LightRegister loadgen.Result
+	// Lookups on a registry with LOOKUP_CACHE_TTL=LookupCacheTTL.
+	CachedLookup loadgen.Result
 }
 
 // Run starts Redis, runs redis-benchmark, starts the registry on that
@@ -106,21 +111,29 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	fmt.Fprintf(log, "redis GET %.0f req/s p99 %s; SET %.0f req/s p99 %s\n",
 		rep.RedisGET.RPS, rep.RedisGET.P99, rep.RedisSET.RPS, rep.RedisSET.P99)
 
-	regAddr := "127.0.0.1:" + strconv.Itoa(freePort())
 	redisURL := "redis://" + redisAddr
 	if cfg.RedisQuery != "" {
 		redisURL += "?" + cfg.RedisQuery
 	}
-	reg, err := start(ctx, cfg.WorkDir, "registry", append([]string{
-		"REGISTRY_ADDR=" + regAddr, "REDIS_URL=" + redisURL, "REGISTRY_TTL=600s", "LOG_LEVEL=warn",
-	}, cfg.RegistryEnv...), cfg.Registry)
+	startRegistry := func(name string, env ...string) (string, func(), error) {
+		addr := "127.0.0.1:" + strconv.Itoa(freePort())
+		reg, err := start(ctx, cfg.WorkDir, name, append(append([]string{
+			"REGISTRY_ADDR=" + addr, "REDIS_URL=" + redisURL, "REGISTRY_TTL=600s", "LOG_LEVEL=warn",
+		}, cfg.RegistryEnv...), env...), cfg.Registry)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := poll(ctx, 10*time.Second, func() error { return healthy("http://" + addr + "/health") }); err != nil {
+			stop(reg)
+			return "", nil, fmt.Errorf("%s on %s: %w (log in %s)", name, addr, err, cfg.WorkDir)
+		}
+		return addr, func() { stop(reg) }, nil
+	}
+	regAddr, stopReg, err := startRegistry("registry")
 	if err != nil {
 		return rep, err
 	}
-	defer stop(reg)
-	if err := poll(ctx, 10*time.Second, func() error { return healthy("http://" + regAddr + "/health") }); err != nil {
-		return rep, fmt.Errorf("registry on %s: %w (log in %s)", regAddr, err, cfg.WorkDir)
-	}
+	defer stopReg()
 	if err := preRegister(ctx, regAddr, cfg.Services); err != nil {
 		return rep, err
 	}
@@ -157,25 +170,40 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	}
 	// Lookups run while each service has its one pre-registered instance;
 	// the register runs then add instances to every service.
+	// The same lookups on a second registry that may answer from reads up
+	// to LOOKUP_CACHE_TTL old, on the same Redis and data; idle otherwise.
+	cachedAddr := ""
+	if cfg.LookupCacheTTL > 0 {
+		addr, stopCached, err := startRegistry("registry-cached", "LOOKUP_CACHE_TTL="+cfg.LookupCacheTTL.String())
+		if err != nil {
+			return rep, err
+		}
+		defer stopCached()
+		cachedAddr = addr
+	}
+	mainAddr := regAddr
 	runs := []struct {
 		name  string
+		addr  string
 		conns int
 		reqs  []loadgen.Request
 		d     time.Duration
 		into  *loadgen.Result
 	}{
-		{"warm-up", cfg.Concurrency, lookups, cfg.Warmup, &rep.LookupWarm},
-		{"lookup", cfg.Concurrency, lookups, cfg.Duration, &rep.Lookup},
-		{fmt.Sprintf("lookup c=%d", cfg.LightConns), cfg.LightConns, lookups, cfg.Duration / 2, &rep.LightLookup},
-		{"register", cfg.Concurrency, registers, cfg.Duration, &rep.Register},
-		{fmt.Sprintf("register c=%d", cfg.LightConns), cfg.LightConns, registers, cfg.Duration / 2, &rep.LightRegister},
-		{"heartbeat", cfg.Concurrency, heartbeats, cfg.Duration, &rep.Heartbeat},
+		{"warm-up", mainAddr, cfg.Concurrency, lookups, cfg.Warmup, &rep.LookupWarm},
+		{"lookup", mainAddr, cfg.Concurrency, lookups, cfg.Duration, &rep.Lookup},
+		{fmt.Sprintf("lookup c=%d", cfg.LightConns), mainAddr, cfg.LightConns, lookups, cfg.Duration / 2, &rep.LightLookup},
+		{"warm-up cached", cachedAddr, cfg.Concurrency, lookups, cfg.Warmup, new(loadgen.Result)},
+		{"lookup cached", cachedAddr, cfg.Concurrency, lookups, cfg.Duration, &rep.CachedLookup},
+		{"register", mainAddr, cfg.Concurrency, registers, cfg.Duration, &rep.Register},
+		{fmt.Sprintf("register c=%d", cfg.LightConns), mainAddr, cfg.LightConns, registers, cfg.Duration / 2, &rep.LightRegister},
+		{"heartbeat", mainAddr, cfg.Concurrency, heartbeats, cfg.Duration, &rep.Heartbeat},
 	}
 	for _, r := range runs {
-		if r.conns <= 0 {
+		if r.conns <= 0 || r.addr == "" {
 			continue
 		}
-		conns = r.conns
+		conns, regAddr = r.conns, r.addr
 		if *r.into, err = measure(r.name, r.reqs, r.d, cfg.MaxRequests); err != nil {
 			return rep, err
 		}

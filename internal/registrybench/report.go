@@ -59,6 +59,10 @@ func (r Report) Table() string {
 	row("registry GET /services/{name}", c, r.Lookup, fmt.Sprintf("**%.2f× GET**", r.LookupRatio()))
 	row("registry POST /register", c, r.Register, fmt.Sprintf("%.2f× SET", r.RegisterRatio()))
 	row("registry POST /heartbeat", c, r.Heartbeat, fmt.Sprintf("%.2f× SET", r.Heartbeat.RPS/r.RedisSET.RPS))
+	if r.LookupCacheTTL > 0 {
+		row(fmt.Sprintf("registry GET /services/{name}, LOOKUP_CACHE_TTL=%s", r.LookupCacheTTL), c, r.CachedLookup,
+			fmt.Sprintf("%.2f× GET", r.CachedLookup.RPS/r.RedisGET.RPS))
+	}
 	if r.LightConns > 0 {
 		row("registry GET /services/{name}", r.LightConns, r.LightLookup, "light load")
 		row("registry POST /register", r.LightConns, r.LightRegister, "light load")

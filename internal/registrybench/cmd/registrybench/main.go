@@ -29,6 +29,7 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "lookup warm-up")
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "bound per registry workload")
 	flag.IntVar(&cfg.MaxRequests, "requests", 300000, "request bound per registry workload")
+	flag.DurationVar(&cfg.LookupCacheTTL, "lookup-cache-ttl", time.Second, "extra lookup run with this LOOKUP_CACHE_TTL (0: skip)")
 	flag.StringVar(&cfg.RedisQuery, "redis-query", "", "appended to REDIS_URL after ?, e.g. pool_size=100")
 	env := flag.String("registry-env", "", "extra registry environment, comma-separated K=V")
 	flag.Parse()

@@ -99,8 +99,11 @@ func (s *Service) Lookup(ctx context.Context, service string) ([]catalog.Instanc
 	if err != nil {
 		return nil, notFound(err, service, "")
 	}
-	// Stores judge expiry by the same clock; this guards a cached read.
-	list = catalog.Live(list, s.clock.Now())
+	// Leases are the store's to judge: stores drop expired instances, and
+	// a resilient store serving its stale cache through a backend outage
+	// keeps them on purpose (STALE_CACHE_TTL bounds that, not the lease:
+	// no heartbeat can land meanwhile). Filtering here emptied lookups
+	// one lease after Redis went away.
 	if len(list) == 0 {
 		return nil, &NotFoundError{Service: service}
 	}

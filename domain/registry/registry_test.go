@@ -116,3 +116,25 @@ func TestDeregister(t *testing.T) {
 		t.Fatalf("names are validated: %v", err)
 	}
 }
+
+// staleStore answers Instances as a resilient store does from its stale
+// cache during a backend outage: with leases that have ended meanwhile.
+type staleStore struct {
+	ports.Store
+	list []catalog.Instance
+}
+
+func (s staleStore) Instances(context.Context, string) ([]catalog.Instance, error) {
+	return s.list, nil
+}
+
+func TestLookupDoesNotRejudgeStaleLeases(t *testing.T) {
+	clock := portstest.NewFakeClock(time.Unix(1761310133, 0))
+	in := catalog.NewInstance(reg("cached"), clock.Now(), 4*time.Second)
+	svc := registry.New(staleStore{list: []catalog.Instance{in}}, clock, 4*time.Second)
+	clock.Advance(10 * time.Second) // the lease ended during the outage
+	list, err := svc.Lookup(context.Background(), "nmap_service")
+	if err != nil || len(list) != 1 || list[0].InstanceID != "cached" {
+		t.Fatalf("a stale read served by the store must reach the caller: %v %v", list, err)
+	}
+}

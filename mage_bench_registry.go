@@ -15,8 +15,9 @@ import (
 // of bin/vertice-registry through its HTTP server on a local redis-server
 // (127.0.0.1), next to redis-benchmark GET/SET on the same Redis in the
 // same run; prints the table and writes docs/bench-registry.md with the
-// lookup/GET ratio. Bounded: redis-benchmark -n 100000 per test, then
-// 2 s warm-up and at most 10 s per registry workload. Needs Debian's
+// lookup/GET ratio. Bounded: 3 rounds (the median one is reported) of
+// redis-benchmark -n 100000 per test, then 2 s warm-ups and at most 5 s per
+// registry workload, about 45 s a round. Needs Debian's
 // redis-server and redis-tools, installed with apt-get when missing and
 // running as root.
 func (Bench) Registry() error {

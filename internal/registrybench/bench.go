@@ -11,6 +11,7 @@ package registrybench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +67,7 @@ type Report struct {
 	Config
 	Start                 time.Time
 	Machine               string
+	LoadBefore, LoadAfter string // /proc/loadavg: other work on the machine skews every number
 	RedisVersion          string
 	RedisGET, RedisSET    RedisResult
 	Lookup, Register      loadgen.Result
@@ -73,12 +76,38 @@ type Report struct {
 	LightLookup, LightRegister loadgen.Result
 	// Lookups on a registry with LOOKUP_CACHE_TTL=LookupCacheTTL.
 	CachedLookup loadgen.Result
+	// Rounds holds every round's report when RunRounds ran several; this
+	// report is the one with the median lookup ratio.
+	Rounds []Report
+}
+
+// RunRounds runs n complete rounds (fresh Redis and registries each) and
+// returns the round with the median lookup/GET ratio, the others in Rounds:
+// on a shared machine one round can land on a burst of other work.
+func RunRounds(ctx context.Context, cfg Config, n int, log io.Writer) (Report, error) {
+	var all []Report
+	for i := range max(n, 1) {
+		fmt.Fprintf(log, "--- round %d of %d\n", i+1, max(n, 1))
+		rep, err := Run(ctx, cfg, log)
+		if err != nil {
+			return rep, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		all = append(all, rep)
+	}
+	sorted := slices.Clone(all)
+	slices.SortFunc(sorted, func(a, b Report) int { return cmp.Compare(a.LookupRatio(), b.LookupRatio()) })
+	median := sorted[len(sorted)/2]
+	if len(all) > 1 {
+		median.Rounds = all
+	}
+	return median, nil
 }
 
 // Run starts Redis, runs redis-benchmark, starts the registry on that
 // Redis, measures lookups and registrations, and stops what it started.
 func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
-	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), RedisVersion: version(ctx, cfg.RedisServer)}
+	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), RedisVersion: version(ctx, cfg.RedisServer),
+		LoadBefore: loadavg()}
 	redisPort := freePort()
 	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
 	redis, err := start(ctx, cfg.WorkDir, "redis", nil, cfg.RedisServer,
@@ -212,6 +241,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 			return rep, fmt.Errorf("interrupted during %s: %w", r.name, ctx.Err())
 		}
 	}
+	rep.LoadAfter = loadavg()
 	return rep, nil
 }
 
@@ -396,6 +426,15 @@ func version(ctx context.Context, bin string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// loadavg is the 1, 5 and 15 minute load averages, or "unknown".
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // machine describes where the numbers come from.

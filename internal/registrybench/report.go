@@ -83,8 +83,9 @@ func (r Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString("# Registry benchmark: HTTP API on Redis vs redis-benchmark\n\n")
 	b.WriteString("Reproduce with `go tool mage bench:registry` (writes this file).\n\n")
-	fmt.Fprintf(&b, "- date: %s\n- machine: %s\n- Redis: %s, a local process on 127.0.0.1 (no persistence)\n",
-		r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Machine, r.RedisVersion)
+	fmt.Fprintf(&b, "- date: %s\n- machine: %s; load average %s before, %s after\n"+
+		"- Redis: %s, a local process on 127.0.0.1 (no persistence)\n",
+		r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Machine, r.LoadBefore, r.LoadAfter, r.RedisVersion)
 	fmt.Fprintf(&b, "- redis-benchmark: `-t get,set -n %d -c %d -P 1`\n", r.RedisRequests, r.Concurrency)
 	fmt.Fprintf(&b, "- registry: bin/vertice-registry on REDIS_URL to that Redis, through its real HTTP server; "+
 		"%d services registered first; load from `internal/loadgen` with %d keep-alive connections, one request "+
@@ -96,13 +97,62 @@ func (r Report) Markdown() string {
 		fmt.Fprintf(&b, "- non-default settings: REDIS_URL query `%s`, registry environment `%s`\n",
 			r.RedisQuery, strings.Join(r.RegistryEnv, " "))
 	}
-	b.WriteString("- everything (Redis, registry, load generator, redis-benchmark) shares the machine's CPUs; nothing is pinned\n\n")
+	b.WriteString("- everything (Redis, registry, load generator, redis-benchmark) shares the machine's CPUs; nothing is pinned\n")
+	if len(r.Rounds) > 1 {
+		fmt.Fprintf(&b, "- %d rounds, each with its own Redis and registries; the table is the round with the median "+
+			"lookup ratio (round by round: %s)\n", len(r.Rounds), r.roundSummary())
+	}
+	b.WriteString("\n")
 	b.WriteString(r.Table())
 	b.WriteString("\nGoals from issue 3, as measured:\n\n")
 	b.WriteString(r.Goals())
-	b.WriteString("\nWhat one registry call costs in Redis round trips: a lookup is one EVALSHA " +
-		"(the live instances of the service in one script); register and heartbeat are two (the service's " +
-		"script, then the services index, which lives in another Cluster slot). Every registry request also " +
-		"runs HTTP parsing, JSON, the breaker, the stale cache and the Prometheus middleware.\n")
+	b.WriteString(r.reading())
 	return b.String()
+}
+
+// reading explains what bounds the numbers, with this run's figures.
+func (r Report) reading() string {
+	var b strings.Builder
+	b.WriteString("\n## Reading the numbers\n\n")
+	b.WriteString("- Round trips to Redis per registry call: a lookup is one EVALSHA (one script reads the " +
+		"service's live IDs and their hashes); a register is one pipeline (the instance script and the " +
+		"services-index ZADD; split per slot on a Cluster); a heartbeat is two sequential calls (the renew " +
+		"script, then the index ZADD with the expiry the script computed).\n")
+	b.WriteString("- A registry lookup is two request/response exchanges on loopback (HTTP in, Redis out) plus " +
+		"HTTP parsing, JSON, the breaker, the caches and the metrics middleware; a redis-benchmark GET is one " +
+		"RESP exchange. Profiles of the lookup path show about 40 % of the CPU in read/write system calls. " +
+		"Redis runs on one thread; the registry uses every core, so the ratio depends on the core count: here " +
+		"Redis, the registry and both load generators share the machine's CPUs.\n")
+	if r.Lookup.RPS > 0 {
+		fmt.Fprintf(&b, "- With %d connections each waiting for its answer, mean latency is connections ÷ throughput "+
+			"(Little's law): %d ÷ %.0f/s = %s for lookups, %d ÷ %.0f/s = %s for redis-benchmark GET. A p99 under "+
+			"2 ms at %d connections therefore needs ≳ %.0f lookups/s; the light-load rows show the latency a "+
+			"lookup or register adds when the machine is not saturated.\n",
+			r.Concurrency, r.Concurrency, r.Lookup.RPS, ms(meanOf(r.Concurrency, r.Lookup.RPS)),
+			r.Concurrency, r.RedisGET.RPS, ms(meanOf(r.Concurrency, r.RedisGET.RPS)),
+			r.Concurrency, float64(r.Concurrency)/0.002)
+	}
+	if r.LookupCacheTTL > 0 && r.CachedLookup.RPS > 0 {
+		fmt.Fprintf(&b, "- LOOKUP_CACHE_TTL=%s (off by default) answers lookups from a read of Redis at most that "+
+			"old, with no Redis round trip: %.2f× GET here. Other replicas' writes then show up to that late on "+
+			"this one (its own writes at once); the gateway already caches lookups for CACHE_TTL (5 s).\n",
+			r.LookupCacheTTL, r.CachedLookup.RPS/r.RedisGET.RPS)
+	}
+	return b.String()
+}
+
+func meanOf(conns int, rps float64) time.Duration {
+	if rps <= 0 {
+		return 0
+	}
+	return time.Duration(float64(conns) / rps * float64(time.Second))
+}
+
+// roundSummary lists each round's lookup ratio and p99s.
+func (r Report) roundSummary() string {
+	parts := make([]string, len(r.Rounds))
+	for i, x := range r.Rounds {
+		parts[i] = fmt.Sprintf("%.2f× GET, lookup p99 %s, register p99 %s", x.LookupRatio(), ms(x.Lookup.P99), ms(x.Register.P99))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -27,22 +27,23 @@ func main() {
 	flag.IntVar(&cfg.Services, "services", 100, "services registered before the lookups")
 	flag.IntVar(&cfg.Instances, "instances", 1000, "instances the register run cycles through")
 	flag.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "lookup warm-up")
-	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "bound per registry workload")
+	flag.DurationVar(&cfg.Duration, "duration", 5*time.Second, "bound per registry workload")
 	flag.IntVar(&cfg.MaxRequests, "requests", 300000, "request bound per registry workload")
 	flag.DurationVar(&cfg.LookupCacheTTL, "lookup-cache-ttl", time.Second, "extra lookup run with this LOOKUP_CACHE_TTL (0: skip)")
 	flag.StringVar(&cfg.RedisQuery, "redis-query", "", "appended to REDIS_URL after ?, e.g. pool_size=100")
 	env := flag.String("registry-env", "", "extra registry environment, comma-separated K=V")
+	rounds := flag.Int("rounds", 3, "complete rounds; the report shows the one with the median lookup ratio")
 	flag.Parse()
 	if *env != "" {
 		cfg.RegistryEnv = strings.Split(*env, ",")
 	}
-	if err := run(cfg, *out); err != nil {
+	if err := run(cfg, *rounds, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "registrybench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg registrybench.Config, out string) error {
+func run(cfg registrybench.Config, rounds int, out string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dir, err := os.MkdirTemp("", "vertice-registrybench-")
@@ -51,7 +52,7 @@ func run(cfg registrybench.Config, out string) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.WorkDir = dir
-	rep, err := registrybench.Run(ctx, cfg, os.Stdout)
+	rep, err := registrybench.RunRounds(ctx, cfg, rounds, os.Stdout)
 	if err != nil {
 		return err
 	}

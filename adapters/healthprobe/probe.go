@@ -23,15 +23,15 @@ type Probe struct {
 }
 
 // New probes url. timeout zero means DefaultTimeout; client nil means a
-// client of its own that keeps no idle connections (one probe per interval
-// does not need them, and the service may count open connections).
+// client of its own that keeps one idle connection: reusing it allocates
+// far less per probe than dialing anew (bench:sidecar's RSS shows it).
 func New(url string, timeout time.Duration, client *http.Client) *Probe {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	if client == nil {
 		client = &http.Client{
-			Transport: &http.Transport{DisableKeepAlives: true},
+			Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: 90 * time.Second},
 			// A redirect is not a 200 from the health endpoint itself.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

@@ -63,11 +63,12 @@ func (p *Proxy) Latency(ms int) {
 	p.toxic("latency", "latency", "downstream", toxiclient.Attributes{"latency": ms})
 }
 
-// ResetPeer resets every connection (TCP RST) afterMs milliseconds after
-// it opened, open connections included.
-func (p *Proxy) ResetPeer(afterMs int) {
+// ResetPeer resets connections (TCP RST, after afterMs once Redis or the
+// server first answers on them; the answer is dropped) on the given share
+// of connections (0 < toxicity ≤ 1, drawn per connection).
+func (p *Proxy) ResetPeer(afterMs int, toxicity float32) {
 	p.t.Helper()
-	p.toxic("reset_peer", "reset_peer", "downstream", toxiclient.Attributes{"timeout": afterMs})
+	p.toxicSome("reset_peer", "reset_peer", "downstream", toxicity, toxiclient.Attributes{"timeout": afterMs})
 }
 
 // Heal removes every toxic.
@@ -84,10 +85,15 @@ func (p *Proxy) Heal() {
 	}
 }
 
-// toxicity 1.0: every connection (0 would mean none).
+// toxic applies to every connection (toxicity 1.0; 0 would mean none).
 func (p *Proxy) toxic(name, kind, stream string, attrs toxiclient.Attributes) {
 	p.t.Helper()
-	if _, err := p.AddToxic(name, kind, stream, 1.0, attrs); err != nil {
+	p.toxicSome(name, kind, stream, 1.0, attrs)
+}
+
+func (p *Proxy) toxicSome(name, kind, stream string, toxicity float32, attrs toxiclient.Attributes) {
+	p.t.Helper()
+	if _, err := p.AddToxic(name, kind, stream, toxicity, attrs); err != nil {
 		p.t.Fatalf("toxiproxy %s: add %s: %v", p.Name, kind, err)
 	}
 }

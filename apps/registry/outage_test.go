@@ -17,13 +17,23 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/vertice/vertice/internal/dockertest"
 	"github.com/vertice/vertice/internal/envconf"
 )
 
-func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
+func TestMain(m *testing.M) {
+	// The outage test refuses Redis connections on purpose: keep go-redis's
+	// pool from logging each refused dial.
+	redis.SetLogger(quiet{})
+	os.Exit(dockertest.Main(m))
+}
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // Outage test settings: short enough for a test, in the same proportions
 // as production (breaker open ≪ stale cache TTL ≪ lease TTL).

@@ -233,12 +233,17 @@ func (s *Store) Delete(ctx context.Context, service, id string) (int, error) {
 // services did nothing to deserve; StaleFor bounds the staleness instead.
 //
 // With FreshFor set, a read younger than FreshFor is answered from the
-// cache first; only found services are cached, so an absent one is always
-// asked for.
+// cache first, minus the instances whose lease has ended since; only found
+// services are cached, so an absent one is always asked for.
 func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instance, error) {
 	if s.settings.FreshFor > 0 {
-		if cached, ok := s.cache.instances(service, s.clock.Now().Add(-s.settings.FreshFor)); ok {
-			return cached, nil
+		// The backend is healthy here, so leases are judged as it would:
+		// an instance that expired since the read is not answered.
+		now := s.clock.Now()
+		if cached, ok := s.cache.instances(service, now.Add(-s.settings.FreshFor)); ok {
+			if live := catalog.Live(cached, now); len(live) > 0 {
+				return live, nil
+			}
 		}
 	}
 	var list []catalog.Instance

@@ -422,3 +422,27 @@ func TestFreshForAnswersRecentReadsWithoutTheBackend(t *testing.T) {
 		t.Fatalf("%v %v", ids, err)
 	}
 }
+
+func TestFreshForDropsLeasesThatEnded(t *testing.T) {
+	clock := portstest.NewFakeClock(time.Unix(1_761_311_216, 0))
+	back := &flaky{Store: memstore.New(clock)}
+	s, err := resilient.New(back, clock, resilient.Settings{FreshFor: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for id, ttl := range map[string]time.Duration{"short": 500 * time.Millisecond, "long": leaseTTL} {
+		in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: id, Endpoint: "http://" + id + ":8080"}, clock.Now(), ttl)
+		if _, err := s.Put(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list, err := s.Instances(ctx, "svc"); err != nil || len(list) != 2 {
+		t.Fatalf("%v %v", list, err)
+	}
+	clock.Advance(600 * time.Millisecond) // within FreshFor, past the short lease
+	list, err := s.Instances(ctx, "svc")
+	if err != nil || len(list) != 1 || list[0].InstanceID != "long" {
+		t.Fatalf("fresh cache answered an ended lease: %v %v", list, err)
+	}
+}

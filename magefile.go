@@ -15,6 +15,8 @@ import (
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+
+	"github.com/vertice/vertice/internal/images"
 )
 
 // Test groups the test suites; `go tool mage test` runs them all.
@@ -54,10 +56,9 @@ func Build() error {
 	return nil
 }
 
-// buildFlags makes small static binaries: nomsgpack drops gin's msgpack
-// codec (and its dependencies), about 6 MB the API never uses.
+// buildFlags makes the same static binaries the images hold.
 func buildFlags(out, app string) []string {
-	return []string{"build", "-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w", "-o", out, "./apps/" + app}
+	return append(append([]string{"build"}, images.BuildFlags...), "-o", out, "./apps/"+app)
 }
 
 func appDirs() ([]string, error) {
@@ -87,16 +88,29 @@ func Lint() error {
 	return sh.RunV("go", "vet", "./...")
 }
 
-// All runs lint and every test layer: unit, contract, component, e2e, chaos.
-func (Test) All() error {
-	mg.Deps(Lint)
-	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "-timeout", "60m", "./...")
+// All runs lint and every test layer: unit, contract, component, e2e,
+// chaos and the compose smoke test. The images are built once up front so
+// the container suites reuse them.
+func (Test) All(ctx context.Context) error {
+	mg.SerialCtxDeps(ctx, Lint, Images.All)
+	return sh.RunWithV(withImagesBuilt(), "go", "test", "-race", "-count=1", "-timeout", "60m", "./...")
+}
+
+// withImagesBuilt tells the container suites that the images are fresh.
+func withImagesBuilt() map[string]string {
+	env := map[string]string{images.BuiltEnv: "1"}
+	for k, v := range testEnv {
+		env[k] = v
+	}
+	return env
 }
 
 // Unit runs the tests that need nothing but Go (no Docker).
 func (Test) Unit() error {
 	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "./domain/...", "./ports/...",
-		"./adapters/memstore/...", "./adapters/ginapi/...", "./internal/envconf/...", "./apps/registry/...")
+		"./adapters/memstore/...", "./adapters/ginapi/...", "./adapters/resilient/...", "./adapters/proxy/...",
+		"./adapters/directory/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
+		"./adapters/promstats/...", "./internal/envconf/...")
 }
 
 // Api benchmarks lookup and register through the registry's HTTP handler on

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/vertice/vertice/internal/images"
 )
 
 // Project is the Compose project name of the demo deployment.
@@ -34,7 +36,7 @@ type Stack struct {
 
 // Default is the demo deployment rooted at the repository containing cwd.
 func Default(env map[string]string) (Stack, error) {
-	root, err := RepoRoot()
+	root, err := images.RepoRoot()
 	if err != nil {
 		return Stack{}, err
 	}
@@ -103,22 +105,4 @@ func (s Stack) Up(ctx context.Context) error { return s.Run(ctx, "up", "-d", "--
 // Down removes the stack's containers, networks and volumes.
 func (s Stack) Down(ctx context.Context) error {
 	return s.Run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
-}
-
-// RepoRoot walks up from the working directory to the folder with go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }

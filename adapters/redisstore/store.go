@@ -144,12 +144,17 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 }
 
 // Renew implements ports.Store.
+// Its two round trips (the script, then the services index in another
+// slot) are bounded one by one, as WithTimeout says: under one shared
+// bound a Redis slower than half the timeout failed every heartbeat, and
+// each timeout cost a connection, so the next call paid one more round
+// trip to open another.
 func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	sctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
 	keys := []string{s.instanceKey(service, id), s.indexKey(service)}
-	reply, err := renewScript.Run(ctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id).Result()
+	reply, err := renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id).Result()
 	if err != nil {
 		return catalog.Instance{}, mapErr("renew", err)
 	}
@@ -164,7 +169,9 @@ func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance
 	if !ok {
 		return catalog.Instance{}, ports.ErrNotFound
 	}
-	if err := s.listService(ctx, service, in.ExpiresAt().UnixMicro()); err != nil {
+	ictx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.listService(ictx, service, in.ExpiresAt().UnixMicro()); err != nil {
 		return catalog.Instance{}, err
 	}
 	return in, nil

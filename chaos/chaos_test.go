@@ -265,6 +265,14 @@ func redisLatencyAndResets(t *testing.T) {
 	waitRegistered(t, reg, p)
 	sidecarMetrics := p.Sidecar.URL() + "/metrics"
 	registrations := metric(t, sidecarMetrics, "vertice_sidecar_registrations_total")
+	// Steady state first: a registry's first renewal also loads the renew
+	// script into Redis (one more round trip), long done in production.
+	cluster.Eventually(t, 3*cluster.Heartbeat, "a first heartbeat", func() error {
+		if metric(t, sidecarMetrics, "vertice_sidecar_heartbeats_total") == 0 {
+			return fmt.Errorf("no heartbeat yet")
+		}
+		return nil
+	})
 
 	faults := []struct {
 		name   string

@@ -142,24 +142,27 @@ func gatewayRefuses(t *testing.T, gw *cluster.Node) error {
 	return nil
 }
 
+// gatewayHealth checks the gateway's /health says status and fragments.
 func gatewayHealth(gw *cluster.Node, status string, fragments ...string) error {
-	return health(gw, status, fragments...)
+	r, err := cluster.Get(gw.URL() + "/health")
+	if err != nil {
+		return err
+	}
+	return healthSays(gw, r, status, fragments...)
 }
 
+// registryHealth checks the registry's /health says status; a /health
+// slower than hangGuard fails the test.
 func registryHealth(t *testing.T, reg *cluster.Node, status string) error {
 	t.Helper()
 	r, err := cluster.Get(reg.URL() + "/health")
 	if err != nil || r.Took > hangGuard {
 		t.Fatalf("registry /health took %s: %v (hang guard %s)", r.Took, err, hangGuard)
 	}
-	return health(reg, status)
+	return healthSays(reg, r, status)
 }
 
-func health(n *cluster.Node, status string, fragments ...string) error {
-	r, err := cluster.Get(n.URL() + "/health")
-	if err != nil {
-		return err
-	}
+func healthSays(n *cluster.Node, r cluster.Response, status string, fragments ...string) error {
 	for _, f := range append([]string{`"status":"` + status + `"`}, fragments...) {
 		if !strings.Contains(r.Body, f) {
 			return fmt.Errorf("%s /health: %d %s, want %s", n.Alias, r.Code, r.Body, f)

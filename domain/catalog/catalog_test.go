@@ -14,11 +14,11 @@ func TestServiceNameRules(t *testing.T) {
 		}
 	}
 	cases := map[string][]string{
-		"OSINT-Service": {"uppercase", "hyphens"},
-		"osint.service": {"dots"},
-		"a b":           {"spaces"},
-		"naïve":         {"other characters"},
-		"":              {"is required"},
+		"OSINT-Service":                   {"uppercase", "hyphens"},
+		"osint.service":                   {"dots"},
+		"a b":                             {"spaces"},
+		"naïve":                           {"other characters"},
+		"":                                {"is required"},
 		strings.Repeat("a", MaxNameLen+1): {"at most 64"},
 	}
 	for name, rules := range cases {

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,23 +37,15 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 }
 
 func main() {
-	healthcheck := flag.Bool("healthcheck", false, "probe this service's /health and exit 0 (healthy) or 1")
-	flag.Parse()
-	cfg, err := LoadConfig(envconf.OS)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vertice-demo: bad configuration:\n"+err.Error())
-		os.Exit(2)
-	}
-	if *healthcheck {
-		os.Exit(serve.Healthcheck(serve.LocalURL(cfg.Addr) + "/health"))
-	}
-	log := serve.Logger(cfg.LogLevel)
-	ctx, stop := serve.SignalContext()
-	defer stop()
-	if err := run(ctx, cfg, log, nil); err != nil {
-		log.Error("demo stopped", "error", err.Error())
-		os.Exit(1)
-	}
+	serve.Main(serve.Program[Config]{
+		Name:     "vertice-demo",
+		Load:     func() (Config, error) { return LoadConfig(envconf.OS) },
+		Addr:     func(c Config) string { return c.Addr },
+		LogLevel: func(c Config) string { return c.LogLevel },
+		Run: func(ctx context.Context, c Config, log *slog.Logger) error {
+			return run(ctx, c, log, nil)
+		},
+	})
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Addr) error {

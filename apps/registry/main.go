@@ -3,34 +3,23 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
 )
 
 func main() {
-	healthcheck := flag.Bool("healthcheck", false, "probe this registry's /health and exit 0 (healthy) or 1")
-	flag.Parse()
-	cfg, err := LoadConfig(envconf.OS)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vertice-registry: bad configuration:\n"+err.Error())
-		os.Exit(2)
-	}
-	if *healthcheck {
-		os.Exit(serve.Healthcheck(serve.LocalURL(cfg.Addr) + "/health"))
-	}
-	log := serve.Logger(cfg.LogLevel)
-	ctx, stop := serve.SignalContext()
-	defer stop()
-	if err := run(ctx, cfg, log, nil); err != nil {
-		log.Error("registry stopped", "error", err.Error())
-		os.Exit(1)
-	}
+	serve.Main(serve.Program[Config]{
+		Name:     "vertice-registry",
+		Load:     func() (Config, error) { return LoadConfig(envconf.OS) },
+		Addr:     func(c Config) string { return c.Addr },
+		LogLevel: func(c Config) string { return c.LogLevel },
+		Run: func(ctx context.Context, c Config, log *slog.Logger) error {
+			return run(ctx, c, log, nil)
+		},
+	})
 }
 
 // run serves until ctx ends. ready, when not nil, receives the bound

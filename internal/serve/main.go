@@ -1,0 +1,48 @@
+package serve
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+)
+
+// Program describes one of Vértice's HTTP servers for Main.
+type Program[C any] struct {
+	// Name is the binary's name, for messages ("vertice-registry").
+	Name string
+	// Load reads the configuration from the environment.
+	Load func() (C, error)
+	// Addr is the listen address -healthcheck probes /health on.
+	Addr func(C) string
+	// LogLevel is the configured level name.
+	LogLevel func(C) string
+	// Run serves until its context ends.
+	Run func(context.Context, C, *slog.Logger) error
+}
+
+// Main is the whole main() of a server: -healthcheck probes the local
+// /health and exits 0 or 1; a bad configuration exits 2 naming every bad
+// variable; otherwise it runs until SIGTERM or SIGINT, exiting 1 when it
+// fails.
+func Main[C any](p Program[C]) {
+	healthcheck := flag.Bool("healthcheck", false, "probe this "+p.Name+"'s /health and exit 0 (healthy) or 1")
+	flag.Parse()
+	cfg, err := p.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, p.Name+": bad configuration:\n"+err.Error())
+		os.Exit(2)
+	}
+	if *healthcheck {
+		os.Exit(Healthcheck(LocalURL(p.Addr(cfg)) + "/health"))
+	}
+	log := Logger(p.LogLevel(cfg))
+	ctx, stop := SignalContext()
+	defer stop()
+	if err := p.Run(ctx, cfg, log); err != nil {
+		log.Error(p.Name+" stopped", "error", err.Error())
+		stop()
+		os.Exit(1)
+	}
+}

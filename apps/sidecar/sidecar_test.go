@@ -254,12 +254,25 @@ func TestStatusServerSaysWhetherTheInstanceIsRegistered(t *testing.T) {
 	if code, body := get("/health"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"registered":false`) {
 		t.Fatalf("unregistered sidecar's /health: %d %s", code, body)
 	}
+	if _, body := get("/metrics"); !strings.Contains(body, "vertice_sidecar_last_renewal_timestamp_seconds 0\n") {
+		t.Fatalf("no renewal yet, the timestamp must be 0: %s", body)
+	}
 	reg.down.Store(false)
 	eventually(t, backoffMax+slack, "/health 200 once registered", func() bool { code, _ := get("/health"); return code == 200 })
 	eventually(t, 2*interval+slack, "a heartbeat counted in /metrics", func() bool {
 		_, body := get("/metrics")
 		return strings.Contains(body, "vertice_sidecar_registered 1") && !strings.Contains(body, "vertice_sidecar_heartbeats_total 0")
 	})
+	_, body := get("/metrics")
+	var last float64
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "vertice_sidecar_last_renewal_timestamp_seconds "); ok {
+			last, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if age := time.Since(time.Unix(0, int64(last*1e9))); age < 0 || age > 2*interval+slack {
+		t.Fatalf("last renewal should be recent, got %v ago (%s)", age, body)
+	}
 }
 
 // BenchmarkStatusHealth measures the status endpoint a healthcheck calls.

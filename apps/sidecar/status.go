@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/vertice/vertice/domain/agent"
 	"github.com/vertice/vertice/domain/catalog"
@@ -47,12 +48,22 @@ func statusHandler(a *agent.Agent) http.Handler {
 		writeMetric(w, "vertice_sidecar_registrations_total", "counter", "Successful registrations.", float64(s.Registrations))
 		writeMetric(w, "vertice_sidecar_heartbeats_total", "counter", "Successful heartbeats.", float64(s.Heartbeats))
 		writeMetric(w, "vertice_sidecar_heartbeat_failures_total", "counter", "Failed heartbeats.", float64(s.HeartbeatFailures))
+		writeMetric(w, "vertice_sidecar_last_renewal_timestamp_seconds", "gauge",
+			"Unix time of the last successful registration or heartbeat; 0 before the first.", unixSeconds(s.LastRenewal))
 	})
 	return mux
 }
 
 func writeMetric(w http.ResponseWriter, name, kind, help string, v float64) {
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, kind, name, v)
+}
+
+// unixSeconds keeps the zero time at 0, so an alert can tell "never" apart.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
 }
 
 func b2f(b bool) float64 {

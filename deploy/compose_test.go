@@ -27,9 +27,10 @@ const (
 var client = &http.Client{Timeout: 5 * time.Second}
 
 // TestComposeSmoke runs the README's deployment walk-through on real
-// containers: up, verify through the load balancer and the gateway, add a
-// service with the sidecar template, lose a registry replica, restart the
-// stack, tear it down without leftovers.
+// containers, with the README's own commands (go tool mage up/down, the
+// template's compose up/down, the curl URLs): up, verify through the load
+// balancer and the gateway, add a service with the sidecar template, lose a
+// registry replica, restart the stack, tear it down without leftovers.
 func TestComposeSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compose smoke test is long; run without -short")
@@ -50,15 +51,15 @@ func TestComposeSmoke(t *testing.T) {
 		_ = stack.Down(dctx)
 	})
 
-	must(t, stack.Up(ctx))
+	must(t, mage(ctx, t, stack, "up"))
 	waitStatus(t, lbDemo, 200, 3*time.Minute)
 	waitStatus(t, gatewayDemo, 200, time.Minute)
 
 	waitRegistryScraped(t, 2*time.Minute)
 
-	must(t, template.Up(ctx))
+	must(t, template.Run(ctx, "up", "-d"))
 	waitStatus(t, lbTemplate, 200, 2*time.Minute)
-	must(t, template.Down(ctx))
+	must(t, template.Run(ctx, "down"))
 
 	must(t, stack.Run(ctx, "stop", "vertice-register-1"))
 	for i := 0; i < 10; i++ {
@@ -71,8 +72,19 @@ func TestComposeSmoke(t *testing.T) {
 	waitRenewedAfter(t, lbDemo, restarted, 3*time.Minute)
 	waitStatus(t, gatewayDemo, 200, time.Minute)
 
-	must(t, stack.Down(ctx))
+	must(t, mage(ctx, t, stack, "down"))
 	expectNoLeftovers(ctx, t)
+}
+
+// mage runs `go tool mage <target>` from the repository root, as a user
+// would, with the stack's extra variables in its environment.
+func mage(ctx context.Context, t *testing.T, s compose.Stack, target string) error {
+	cmd := exec.CommandContext(ctx, "go", "tool", "mage", target)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), "HEARTBEAT_INTERVAL="+s.Env["HEARTBEAT_INTERVAL"])
+	out, err := cmd.CombinedOutput()
+	t.Logf("go tool mage %s:\n%s", target, out)
+	return err
 }
 
 func stacks(ctx context.Context, t *testing.T) (compose.Stack, compose.Stack) {
@@ -90,9 +102,10 @@ func stacks(ctx context.Context, t *testing.T) (compose.Stack, compose.Stack) {
 	stack, err := compose.Default(env)
 	must(t, err)
 	stack.Out = testWriter{t}
-	template := stack
-	template.Project = "vertice-my-service"
-	template.Files = []string{"deploy/compose/sidecar-template.yml"}
+	// The README's template commands name no image variables: the
+	// template's defaults are our local images.
+	template := compose.Stack{Project: "vertice-my-service", Files: []string{"deploy/compose/sidecar-template.yml"},
+		Dir: stack.Dir, Out: stack.Out}
 	return stack, template
 }
 

@@ -196,17 +196,22 @@ func TestRegistryDownAtStartIsJoinedWithinTheBackoffCapOfItsReturn(t *testing.T)
 
 func TestRegistryRestartAfterAnOutageSeesTheInstanceBack(t *testing.T) {
 	reg, svc := newFakeRegistry(t), newFakeService(t, true)
-	startSidecar(t, reg, svc)
+	s := startSidecar(t, reg, svc)
 	eventually(t, 2*time.Second, "first registration", registeredAs(reg, "healthy"))
 
-	// A real outage: the port stops answering for longer than the lease,
-	// then an empty registry comes back on the same address.
+	// A real outage: the port stops answering until the sidecar has failed
+	// heartbeats for longer than the lease, then an empty registry comes
+	// back on the same address.
 	addr := reg.srv.Listener.Addr().String()
 	reg.srv.Close()
-	time.Sleep(leaseTTL + interval) // the outage itself, not a wait for state
+	failures := func() float64 { return sidecarMetric(s, "vertice_sidecar_heartbeat_failures_total") }
+	before := failures()
+	eventually(t, leaseTTL+2*interval+slack, "heartbeats failing past the lease", func() bool {
+		return failures() >= before+float64(leaseTTL/(interval/2))
+	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen again on %s: %v", addr, err)
+		t.Fatalf("cannot listen again on %s: %v", addr, err)
 	}
 	reg.forget()
 	reg.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(reg.serve)}}
@@ -214,6 +219,23 @@ func TestRegistryRestartAfterAnOutageSeesTheInstanceBack(t *testing.T) {
 	// Heartbeat retries are at most interval/2 apart; the first one after
 	// the return gets 404 and registers at once.
 	eventually(t, interval/2+slack, "registered after the restart", registeredAs(reg, "healthy"))
+}
+
+// sidecarMetric reads one value from the sidecar's /metrics (-1 if absent).
+func sidecarMetric(s *sidecar, name string) float64 {
+	resp, err := http.Get("http://" + s.statusAddr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return -1
 }
 
 func TestCancelRemovesTheInstanceAtOnce(t *testing.T) {

@@ -48,17 +48,28 @@ const (
 // OperationOf names the registry operation a matched route performs, or ""
 // for routes that are not registry operations (/health, /metrics).
 func OperationOf(method, route string) string {
-	switch method + " " + route {
-	case "POST /register":
-		return OpRegister
-	case "POST /heartbeat":
-		return OpHeartbeat
-	case "GET /services/:name":
-		return OpLookup
-	case "GET /services":
-		return OpList
-	case "DELETE /services/:name", "DELETE /services/:name/:id":
-		return OpDeregister
+	// Switching on method and route apart spares concatenating them on
+	// every request.
+	switch method {
+	case http.MethodPost:
+		switch route {
+		case "/register":
+			return OpRegister
+		case "/heartbeat":
+			return OpHeartbeat
+		}
+	case http.MethodGet:
+		switch route {
+		case "/services/:name":
+			return OpLookup
+		case "/services":
+			return OpList
+		}
+	case http.MethodDelete:
+		switch route {
+		case "/services/:name", "/services/:name/:id":
+			return OpDeregister
+		}
 	}
 	return ""
 }

@@ -6,6 +6,8 @@ package promstats
 import (
 	"context"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +18,37 @@ import (
 type Registry struct {
 	ops      *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// byOp caches each operation's children (*opMetrics by name), so a
+	// request does not hash and look up its labels in the vectors.
+	byOp sync.Map
+}
+
+// outcomes are the status label's values, indexed by outcomeIndex.
+var outcomes = [...]string{"success", "not_found", "unavailable", "client_error", "error"}
+
+// opMetrics holds one operation's histogram child and its counter children,
+// each created on first use (as WithLabelValues would) so /metrics shows
+// the same series as before.
+type opMetrics struct {
+	duration prometheus.Observer
+	ops      [len(outcomes)]atomic.Pointer[prometheus.Counter]
+}
+
+func (r *Registry) metricsOf(op string) *opMetrics {
+	if m, ok := r.byOp.Load(op); ok {
+		return m.(*opMetrics)
+	}
+	m, _ := r.byOp.LoadOrStore(op, &opMetrics{duration: r.duration.WithLabelValues(op)})
+	return m.(*opMetrics)
+}
+
+func (r *Registry) counter(m *opMetrics, op string, outcome int) prometheus.Counter {
+	if c := m.ops[outcome].Load(); c != nil {
+		return *c
+	}
+	c := r.ops.WithLabelValues(op, outcomes[outcome])
+	m.ops[outcome].Store(&c)
+	return c
 }
 
 // NewRegistry registers registry_operations_total,
@@ -65,23 +98,26 @@ func (r *Registry) Middleware(operationOf func(method, route string) string) gin
 		}
 		start := time.Now()
 		c.Next()
-		r.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-		r.ops.WithLabelValues(op, Outcome(c.Writer.Status())).Inc()
+		m := r.metricsOf(op)
+		m.duration.Observe(time.Since(start).Seconds())
+		r.counter(m, op, outcomeIndex(c.Writer.Status())).Inc()
 	}
 }
 
 // Outcome turns an HTTP status into the status label.
-func Outcome(code int) string {
+func Outcome(code int) string { return outcomes[outcomeIndex(code)] }
+
+func outcomeIndex(code int) int {
 	switch {
 	case code < 400:
-		return "success"
+		return 0 // success
 	case code == http.StatusNotFound:
-		return "not_found"
+		return 1 // not_found
 	case code == http.StatusServiceUnavailable:
-		return "unavailable"
+		return 2 // unavailable
 	case code < 500:
-		return "client_error"
+		return 3 // client_error
 	default:
-		return "error"
+		return 4 // error
 	}
 }

@@ -7,13 +7,26 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
 	"github.com/vertice/vertice/ports"
 )
 
+// DefaultGCPercent is the gateway's GOGC when the environment sets none.
+// Each request allocates about 8 KB of short-lived garbage (net/http's
+// request and response objects) over a live heap of a few MB, so at the
+// default 100 the collector runs dozens of times a second under load and
+// takes CPU the proxying needs. 400 lets the heap grow to five times the
+// live set between collections instead of twice: a few MB more resident
+// memory for markedly less GC work. GOGC in the environment still wins.
+const DefaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGCPercent)
+	}
 	serve.Main(serve.Program[Config]{
 		Name:     "vertice-gateway",
 		Load:     func() (Config, error) { return LoadConfig(envconf.OS, os.Environ()) },

@@ -8,7 +8,11 @@ import (
 	"net/http/httptest"
 	"runtime/pprof"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vertice/vertice/domain/routing"
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/ports"
 )
@@ -81,4 +85,17 @@ func labelled(side string, h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(h)
 	pprof.Do(context.Background(), pprof.Labels("side", side), func(context.Context) { srv.Start() })
 	return srv
+}
+
+// BenchmarkObserve is the metrics work of one proxied request.
+func BenchmarkObserve(b *testing.B) {
+	s, err := newStats(prometheus.NewRegistry(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Resolved(routing.FromCache, nil)
+		s.Served("bench_service", http.StatusOK, 1500*time.Microsecond)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,18 @@ type stats struct {
 	misses   prometheus.Counter
 	sources  [4]prometheus.Counter
 	failed   prometheus.Counter
+
+	// The children of requests and upstream already used, so the hot path
+	// skips the vectors' label hashing and locking. Filled on first use,
+	// exactly when the vectors would create the series, so /metrics shows
+	// the same series either way; as bounded as the label sets themselves.
+	counters  sync.Map // served -> prometheus.Counter
+	observers sync.Map // service -> prometheus.Observer
+}
+
+type served struct {
+	service string
+	code    int
 }
 
 // codes holds "100".."599" so labelling a request does not format a number.
@@ -75,14 +88,31 @@ func (s *stats) Resolved(src routing.Source, err error) {
 }
 
 func (s *stats) Served(service string, code int, upstream time.Duration) {
+	s.counter(service, code).Inc()
+	if upstream > 0 {
+		s.observer(service).Observe(upstream.Seconds())
+	}
+}
+
+func (s *stats) counter(service string, code int) prometheus.Counter {
+	key := served{service, code}
+	if c, ok := s.counters.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
 	label := "other"
 	if code >= 0 && code < len(codes) {
 		label = codes[code]
 	}
-	s.requests.WithLabelValues(service, label).Inc()
-	if upstream > 0 {
-		s.upstream.WithLabelValues(service).Observe(upstream.Seconds())
+	c, _ := s.counters.LoadOrStore(key, s.requests.WithLabelValues(service, label))
+	return c.(prometheus.Counter)
+}
+
+func (s *stats) observer(service string) prometheus.Observer {
+	if o, ok := s.observers.Load(service); ok {
+		return o.(prometheus.Observer)
 	}
+	o, _ := s.observers.LoadOrStore(service, s.upstream.WithLabelValues(service))
+	return o.(prometheus.Observer)
 }
 
 var _ proxy.Observer = (*stats)(nil)

@@ -244,10 +244,33 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	t := c.route.Pick(nil)
 	c.tried = append(c.triedBuf[:0], t)
 	target(pr.Out, t, c)
-	if p.trustXFF {
-		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+	setXForwarded(pr, p.trustXFF)
+}
+
+// setXForwarded does what pr.SetXForwarded does, after copying the client's
+// X-Forwarded-For first when trust is set, with the three header values in
+// one allocation instead of three and no key canonicalization (the keys are
+// constants already in canonical form). TestSetXForwardedMatchesHTTPUtil
+// holds it to httputil's behaviour.
+func setXForwarded(pr *httputil.ProxyRequest, trust bool) {
+	h := pr.Out.Header
+	v := make([]string, 3)
+	if clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if prior := pr.In.Header["X-Forwarded-For"]; trust && len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		v[0] = clientIP
+		h["X-Forwarded-For"] = v[0:1:1]
+	} else {
+		delete(h, "X-Forwarded-For")
 	}
-	pr.SetXForwarded()
+	v[1] = pr.In.Host
+	h["X-Forwarded-Host"] = v[1:2:2]
+	v[2] = "http"
+	if pr.In.TLS != nil {
+		v[2] = "https"
+	}
+	h["X-Forwarded-Proto"] = v[2:3:3]
 }
 
 // target points out at t, keeping the path after the service and the

@@ -1,24 +1,40 @@
 package catalog
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
 // SortPreferred orders instances best first: healthy before unhealthy, then
 // the most recently renewed, then by instance ID so the order is stable.
 // The seed's single-object answer is the first one.
+//
+// It is a stable sort with a comparison (no reflection, no allocation);
+// a list of one, a lookup's usual answer, is left as it is.
 func SortPreferred(list []Instance) {
-	sort.SliceStable(list, func(a, b int) bool {
-		x, y := list[a], list[b]
-		if x.Healthy() != y.Healthy() {
-			return x.Healthy()
+	if len(list) < 2 {
+		return
+	}
+	slices.SortStableFunc(list, comparePreferred)
+}
+
+func comparePreferred(x, y Instance) int {
+	if hx, hy := x.Healthy(), y.Healthy(); hx != hy {
+		if hx {
+			return -1
 		}
-		if !x.LastHeartbeat.Equal(y.LastHeartbeat) {
-			return x.LastHeartbeat.After(y.LastHeartbeat)
-		}
-		return x.InstanceID < y.InstanceID
-	})
+		return 1
+	}
+	if c := y.LastHeartbeat.Compare(x.LastHeartbeat); c != 0 {
+		return c // the most recent first
+	}
+	switch {
+	case x.InstanceID < y.InstanceID:
+		return -1
+	case x.InstanceID > y.InstanceID:
+		return 1
+	}
+	return 0
 }
 
 // Live drops the instances whose lease ended at now.

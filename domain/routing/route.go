@@ -9,6 +9,7 @@ import (
 
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/ports"
 )
 
 // service is what the router remembers about one service across cache
@@ -46,8 +47,6 @@ type Target struct {
 	healthy bool
 	health  *health
 }
-
-func (t *Target) ejected(now int64) bool { return t.health.ejectedUntil.Load() > now }
 
 // Route is an immutable set of targets for one service, shared by every
 // request until the next refresh.
@@ -131,25 +130,46 @@ func (s *service) fallbackRoute(endpoint string, now time.Time) *Route {
 // every instance is ejected they are all tried anyway rather than failing
 // the service outright. It returns nil when every target was tried.
 func (rt *Route) Pick(tried []*Target) *Target {
-	now := rt.svc.router.clock.Now().UnixNano()
+	c := lazyNow{clock: rt.svc.router.clock}
 	start := rt.svc.next.Add(1) - 1
-	if t := scan(rt.healthy, start, tried, now, true); t != nil {
+	if t := scan(rt.healthy, start, tried, &c, true); t != nil {
 		return t
 	}
-	if t := scan(rt.all, start, tried, now, true); t != nil {
+	if t := scan(rt.all, start, tried, &c, true); t != nil {
 		return t
 	}
-	if t := scan(rt.healthy, start, tried, now, false); t != nil {
+	if t := scan(rt.healthy, start, tried, &c, false); t != nil {
 		return t
 	}
-	return scan(rt.all, start, tried, now, false)
+	return scan(rt.all, start, tried, &c, false)
 }
 
-func scan(pool []*Target, start uint64, tried []*Target, now int64, inRotation bool) *Target {
+// lazyNow reads the clock once, and only when an ejection is to be judged:
+// on the usual path no instance has ever been ejected and Pick reads no
+// time at all (a clock read costs about as much as the rest of Pick).
+type lazyNow struct {
+	clock ports.Clock
+	now   int64
+	read  bool
+}
+
+// ejected reports whether t is out of rotation.
+func (c *lazyNow) ejected(t *Target) bool {
+	until := t.health.ejectedUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if !c.read {
+		c.now, c.read = c.clock.Now().UnixNano(), true
+	}
+	return until > c.now
+}
+
+func scan(pool []*Target, start uint64, tried []*Target, c *lazyNow, inRotation bool) *Target {
 	n := uint64(len(pool))
 	for i := range n {
 		t := pool[(start+i)%n]
-		if contains(tried, t) || (inRotation && t.ejected(now)) {
+		if contains(tried, t) || (inRotation && c.ejected(t)) {
 			continue
 		}
 		return t

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 	// go-redis's pool from logging each one.
 	redis.SetLogger(quiet{})
 	code := m.Run()
+	stopLocal()
 	if shared.redis != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = shared.redis.Terminate(ctx)

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/loadgen"
+)
+
+// The benchmarks below drive the wired registry (gin, metrics, breaker and
+// cache, redisstore) through a real HTTP server on loopback, on a local
+// redis-server process (skipped when there is none on PATH), with
+// internal/loadgen's 50 keep-alive connections. They are for CPU profiles
+// (-cpuprofile) of the whole request path: ns/op is the machine's
+// throughput for everything on it (load generator and Redis included), so
+// compare runs on one quiet machine only.
+
+func benchRedis(b *testing.B) string {
+	b.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		b.Skip("redis-server not on PATH")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--protected-mode", "no", "--dir", b.TempDir())
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		} else if time.Now().After(deadline) {
+			b.Fatalf("redis-server on %s: %v", addr, err)
+		}
+	}
+}
+
+func benchRegistry(b *testing.B, env map[string]string) string {
+	b.Helper()
+	redisAddr := benchRedis(b)
+	vars := map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://" + redisAddr, "REGISTRY_TTL": "600s"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := LoadConfig(envconf.Map(vars))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case addr := <-ready:
+		return addr.String()
+	case err := <-done:
+		b.Fatal(err)
+	}
+	return ""
+}
+
+func benchRegister(b *testing.B, addr string, service, id int) {
+	b.Helper()
+	resp, err := http.Post("http://"+addr+"/register", "application/json", strings.NewReader(string(registerBody(service, id))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b.Fatalf("register: %s", resp.Status)
+	}
+}
+
+func registerBody(service, id int) []byte {
+	return fmt.Appendf(nil, `{"service_name":"svc_%d","instance_id":"i%d","endpoint":"http://h%d:8080","metadata":{"version":"1.0.0"}}`,
+		service, id, id)
+}
+
+func drive(b *testing.B, addr string, reqs []loadgen.Request) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	res, err := loadgen.Run(context.Background(), loadgen.Config{
+		Addr: addr, Concurrency: 50, Requests: b.N, Duration: time.Minute,
+		Next: func(i int) loadgen.Request { return reqs[i%len(reqs)] },
+	})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Errors > 0 {
+		b.Fatalf("%d errors: %s", res.Errors, res.FirstError)
+	}
+	b.ReportMetric(float64(res.P99.Microseconds()), "p99-µs")
+}
+
+func BenchmarkRedisLookup(b *testing.B) {
+	addr := benchRegistry(b, nil)
+	reqs := make([]loadgen.Request, 100)
+	for i := range reqs {
+		benchRegister(b, addr, i, i)
+		reqs[i] = loadgen.Request{Method: "GET", Path: fmt.Sprintf("/services/svc_%d", i)}
+	}
+	drive(b, addr, reqs)
+}
+
+func BenchmarkRedisRegister(b *testing.B) {
+	addr := benchRegistry(b, nil)
+	reqs := make([]loadgen.Request, 1000)
+	for i := range reqs {
+		reqs[i] = loadgen.Request{Method: "POST", Path: "/register", Body: registerBody(i%100, i)}
+	}
+	drive(b, addr, reqs)
+}
+
+func BenchmarkRedisHeartbeat(b *testing.B) {
+	addr := benchRegistry(b, nil)
+	reqs := make([]loadgen.Request, 100)
+	for i := range reqs {
+		benchRegister(b, addr, i, i)
+		reqs[i] = loadgen.Request{Method: "POST", Path: "/heartbeat",
+			Body: fmt.Appendf(nil, `{"service_name":"svc_%d","instance_id":"i%d"}`, i, i)}
+	}
+	drive(b, addr, reqs)
+}

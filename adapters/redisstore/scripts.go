@@ -9,18 +9,23 @@ import "github.com/redis/go-redis/v9"
 // number-to-string conversion keeps only 14 digits.
 
 // putScript replaces one instance atomically and reports whether a live
-// instance had that key (ports.Store's created=false).
+// instance had that key (ports.Store's created=false). Given the services
+// index as KEYS[3] (a single node or Sentinel, where every key is on one
+// server), it also raises the service's score there (ZADD GT), sparing
+// the separate command a Cluster needs.
 //
-// KEYS: instance hash, service index.
-// ARGV: now_us, exp_us, pexpire_ms, instance ID, then hash field/value pairs.
+// KEYS: instance hash, service index[, services index].
+// ARGV: now_us, exp_us, pexpire_ms, instance ID, service name, then hash
+// field/value pairs.
 var putScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local exp = tonumber(ARGV[2])
+if KEYS[3] then redis.call('ZADD', KEYS[3], 'GT', string.format('%.0f', exp), ARGV[5]) end
 local old = redis.call('HGET', KEYS[1], 'exp_us')
 local existed = 0
 if old and tonumber(old) > now then existed = 1 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
 redis.call('ZADD', KEYS[2], string.format('%.0f', exp), ARGV[4])
@@ -32,10 +37,11 @@ return existed
 
 // renewScript restarts a live instance's lease at now and returns its hash
 // (HGETALL), or nil when the instance is absent or expired by the caller's
-// clock.
+// clock. Given the services index as KEYS[3] (see putScript), it raises
+// the service's score there too: a heartbeat is then one round trip.
 //
-// KEYS: instance hash, service index.
-// ARGV: now_us, now_ns (the new last_heartbeat), instance ID.
+// KEYS: instance hash, service index[, services index].
+// ARGV: now_us, now_ns (the new last_heartbeat), instance ID, service name.
 var renewScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'exp_us', 'ttl_ns')
@@ -49,6 +55,7 @@ redis.call('ZADD', KEYS[2], string.format('%.0f', exp), ARGV[3])
 local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local ims = math.max(1, math.ceil((tonumber(top[2]) - now) / 1000))
 redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ims))
+if KEYS[3] then redis.call('ZADD', KEYS[3], 'GT', string.format('%.0f', exp), ARGV[4]) end
 return redis.call('HGETALL', KEYS[1])
 `)
 

@@ -54,6 +54,10 @@ type Store struct {
 	clock   ports.Clock
 	prefix  string
 	timeout time.Duration
+	// oneServer: every key lives on one server (a plain or Sentinel
+	// client, not a Cluster), so the scripts update the services index
+	// themselves instead of in a separate command.
+	oneServer bool
 }
 
 // Option tunes New.
@@ -70,7 +74,8 @@ func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d
 
 // New returns a store over client that judges expiry by clock.
 func New(client redis.UniversalClient, clock ports.Clock, opts ...Option) (*Store, error) {
-	s := &Store{client: client, clock: clock}
+	_, oneServer := client.(*redis.Client) // NewClient's plain and Sentinel clients
+	s := &Store{client: client, clock: clock, oneServer: oneServer}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -99,11 +104,12 @@ func (s *Store) indexKey(service string) string { return s.prefix + ":{" + servi
 
 func (s *Store) servicesKey() string { return s.prefix + ":services" }
 
-// Put implements ports.Store. The script and the services index update
-// go out in one pipeline: one round trip on a single node or Sentinel (a
-// Cluster client splits it per slot). Should the script fail while the
-// index update lands, the index merely names a service with no live
-// instance, which Services filters out (see the package comment).
+// Put implements ports.Store. On a single node or Sentinel the script also
+// updates the services index: one command. On a Cluster the script and the
+// services index update go out in one pipeline (split per slot). Should
+// the script fail while the index update lands, the index merely names a
+// service with no live instance, which Services filters out (see the
+// package comment).
 func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -113,7 +119,15 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 		return false, err
 	}
 	exp := in.ExpiresAt().UnixMicro()
-	args := append([]any{now.UnixMicro(), exp, leaseMillis(in.ExpiresAt().Sub(now)), in.InstanceID}, fields...)
+	args := append([]any{now.UnixMicro(), exp, leaseMillis(in.ExpiresAt().Sub(now)), in.InstanceID, in.ServiceName}, fields...)
+	if s.oneServer {
+		keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName), s.servicesKey()}
+		existed, err := putScript.Run(ctx, s.client, keys, args...).Int()
+		if err != nil {
+			return false, unavailable("put", err)
+		}
+		return existed == 0, nil
+	}
 	keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName)}
 	var put *redis.Cmd
 	var index *redis.IntCmd
@@ -143,18 +157,22 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 	return existed == 0, nil
 }
 
-// Renew implements ports.Store.
-// Its two round trips (the script, then the services index in another
-// slot) are bounded one by one, as WithTimeout says: under one shared
-// bound a Redis slower than half the timeout failed every heartbeat, and
-// each timeout cost a connection, so the next call paid one more round
-// trip to open another.
+// Renew implements ports.Store. On a single node or Sentinel it is one
+// script that also raises the service in the services index. On a Cluster
+// the index lives in another slot, so it takes two round trips (the
+// script, then the index), bounded one by one, as WithTimeout says: under
+// one shared bound a Redis slower than half the timeout failed every
+// heartbeat, and each timeout cost a connection, so the next call paid one
+// more round trip to open another.
 func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
 	keys := []string{s.instanceKey(service, id), s.indexKey(service)}
-	reply, err := renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id).Result()
+	if s.oneServer {
+		keys = append(keys, s.servicesKey())
+	}
+	reply, err := renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id, service).Result()
 	if err != nil {
 		return catalog.Instance{}, mapErr("renew", err)
 	}
@@ -168,6 +186,9 @@ func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance
 	}
 	if !ok {
 		return catalog.Instance{}, ports.ErrNotFound
+	}
+	if s.oneServer {
+		return in, nil
 	}
 	ictx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

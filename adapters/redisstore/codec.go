@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vertice/vertice/domain/catalog"
@@ -53,23 +54,141 @@ func decode(h map[string]string) (in catalog.Instance, ok bool, err error) {
 	if len(h) == 0 {
 		return catalog.Instance{}, false, nil
 	}
-	in.ServiceName = h[fService]
-	in.InstanceID = h[fInstanceID]
-	in.Endpoint = h[fEndpoint]
-	in.HealthEndpoint = h[fHealth]
-	if err := json.Unmarshal([]byte(h[fMetadata]), &in.Metadata); err != nil {
+	var f fieldValues
+	f.service, f.id, f.endpoint, f.health = h[fService], h[fInstanceID], h[fEndpoint], h[fHealth]
+	f.metadata, f.registeredAt, f.lastHeartbeat, f.ttl = h[fMetadata], h[fRegisteredAt], h[fLastHeartbeat], h[fTTL]
+	return f.instance()
+}
+
+// fieldValues are the hash fields decode reads; absent ones are "".
+type fieldValues struct {
+	service, id, endpoint, health, metadata string
+	registeredAt, lastHeartbeat, ttl        string
+}
+
+func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
+	in.ServiceName = f.service
+	in.InstanceID = f.id
+	in.Endpoint = f.endpoint
+	in.HealthEndpoint = f.health
+	if in.Metadata, err = decodeMetadata(f.metadata); err != nil {
 		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
 	}
 	var ns [3]int64
-	for i, f := range []string{fRegisteredAt, fLastHeartbeat, fTTL} {
-		if ns[i], err = strconv.ParseInt(h[f], 10, 64); err != nil {
-			return in, false, fmt.Errorf("redisstore: instance %s/%s: %s: %w", in.ServiceName, in.InstanceID, f, err)
+	for i, v := range [3]string{f.registeredAt, f.lastHeartbeat, f.ttl} {
+		if ns[i], err = strconv.ParseInt(v, 10, 64); err != nil {
+			name := [3]string{fRegisteredAt, fLastHeartbeat, fTTL}[i]
+			return in, false, fmt.Errorf("redisstore: instance %s/%s: %s: %w", in.ServiceName, in.InstanceID, name, err)
 		}
 	}
 	in.RegisteredAt = time.Unix(0, ns[0])
 	in.LastHeartbeat = time.Unix(0, ns[1])
 	in.TTL = time.Duration(ns[2])
 	return in, true, nil
+}
+
+// decodeMetadata reads the metadata JSON that encode wrote. The common
+// shape (an object of plain ASCII strings, no escapes) is parsed by hand;
+// anything else goes to encoding/json, whose answer and errors stand.
+func decodeMetadata(s string) (map[string]string, error) {
+	if md, ok := plainStringObject(s); ok {
+		return md, nil
+	}
+	var md map[string]string
+	err := json.Unmarshal([]byte(s), &md)
+	return md, err
+}
+
+// plainStringObject parses {"k":"v",...} when every byte is printable ASCII
+// other than a backslash, with no whitespace: json.Marshal's output for
+// such a map. ok is false for anything else, including duplicate keys.
+func plainStringObject(s string) (map[string]string, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+			return nil, false
+		}
+	}
+	body := s[1 : len(s)-1]
+	if body == "" {
+		return map[string]string{}, true
+	}
+	md := make(map[string]string, strings.Count(body, `":"`))
+	for {
+		k, rest, ok := quoted(body)
+		if !ok || len(rest) == 0 || rest[0] != ':' {
+			return nil, false
+		}
+		v, rest, ok := quoted(rest[1:])
+		if !ok {
+			return nil, false
+		}
+		if _, dup := md[k]; dup {
+			return nil, false
+		}
+		md[k] = v
+		if rest == "" {
+			return md, true
+		}
+		if rest[0] != ',' {
+			return nil, false
+		}
+		body = rest[1:]
+	}
+}
+
+// quoted splits a leading "..." (no escapes) off s.
+func quoted(s string) (v, rest string, ok bool) {
+	if len(s) < 2 || s[0] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	return s[1 : 1+end], s[2+end:], true
+}
+
+// decodePairs rebuilds an instance straight from a script's HGETALL reply
+// (a flat field/value list), as decode(pairsToMap(reply)) would, without
+// building the map. ok is false for an empty reply.
+func decodePairs(reply any) (in catalog.Instance, ok bool, err error) {
+	list, isList := reply.([]any)
+	if !isList || len(list)%2 != 0 {
+		return in, false, fmt.Errorf("redisstore: unexpected script reply %T", reply)
+	}
+	if len(list) == 0 {
+		return in, false, nil
+	}
+	var f fieldValues
+	for i := 0; i < len(list); i += 2 {
+		k, kok := list[i].(string)
+		v, vok := list[i+1].(string)
+		if !kok || !vok {
+			return in, false, fmt.Errorf("redisstore: unexpected script reply field %T=%T", list[i], list[i+1])
+		}
+		switch k {
+		case fService:
+			f.service = v
+		case fInstanceID:
+			f.id = v
+		case fEndpoint:
+			f.endpoint = v
+		case fHealth:
+			f.health = v
+		case fMetadata:
+			f.metadata = v
+		case fRegisteredAt:
+			f.registeredAt = v
+		case fLastHeartbeat:
+			f.lastHeartbeat = v
+		case fTTL:
+			f.ttl = v
+		}
+	}
+	return f.instance()
 }
 
 // pairsToMap turns a script's HGETALL reply (a flat field/value list) into

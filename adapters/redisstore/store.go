@@ -176,11 +176,7 @@ func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance
 	if err != nil {
 		return catalog.Instance{}, mapErr("renew", err)
 	}
-	h, err := pairsToMap(reply)
-	if err != nil {
-		return catalog.Instance{}, err
-	}
-	in, ok, err := decode(h)
+	in, ok, err := decodePairs(reply)
 	if err != nil {
 		return catalog.Instance{}, err
 	}
@@ -218,11 +214,7 @@ func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instan
 	}
 	list := make([]catalog.Instance, 0, len(reply))
 	for _, r := range reply {
-		h, err := pairsToMap(r)
-		if err != nil {
-			return nil, err
-		}
-		in, ok, err := decode(h)
+		in, ok, err := decodePairs(r)
 		if err != nil {
 			return nil, err
 		}

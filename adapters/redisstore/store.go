@@ -58,6 +58,9 @@ type Store struct {
 	// client, not a Cluster), so the scripts update the services index
 	// themselves instead of in a separate command.
 	oneServer bool
+	// batch shares round trips among concurrent script calls (batch.go);
+	// nil on a Cluster.
+	batch *batcher
 }
 
 // Option tunes New.
@@ -93,6 +96,9 @@ func New(client redis.UniversalClient, clock ports.Clock, opts ...Option) (*Stor
 	if client == nil || clock == nil {
 		return nil, errors.New("redisstore: client and clock are required")
 	}
+	if s.oneServer {
+		s.batch = &batcher{client: client, timeout: s.timeout}
+	}
 	return s, nil
 }
 
@@ -122,7 +128,7 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
 	args := append([]any{now.UnixMicro(), exp, leaseMillis(in.ExpiresAt().Sub(now)), in.InstanceID, in.ServiceName}, fields...)
 	if s.oneServer {
 		keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName), s.servicesKey()}
-		existed, err := putScript.Run(ctx, s.client, keys, args...).Int()
+		existed, err := s.batch.run(ctx, putScript, keys, args...).Int()
 		if err != nil {
 			return false, unavailable("put", err)
 		}
@@ -169,10 +175,14 @@ func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance
 	defer cancel()
 	now := s.clock.Now()
 	keys := []string{s.instanceKey(service, id), s.indexKey(service)}
+	var cmd *redis.Cmd
 	if s.oneServer {
 		keys = append(keys, s.servicesKey())
+		cmd = s.batch.run(sctx, renewScript, keys, now.UnixMicro(), now.UnixNano(), id, service)
+	} else {
+		cmd = renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id, service)
 	}
-	reply, err := renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id, service).Result()
+	reply, err := cmd.Result()
 	if err != nil {
 		return catalog.Instance{}, mapErr("renew", err)
 	}
@@ -207,8 +217,14 @@ func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instan
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
-	reply, err := instancesScript.Run(ctx, s.client, []string{s.indexKey(service)},
-		now.UnixMicro(), s.instanceKey(service, "")).Slice()
+	keys, args := []string{s.indexKey(service)}, []any{now.UnixMicro(), s.instanceKey(service, "")}
+	var cmd *redis.Cmd
+	if s.batch != nil {
+		cmd = s.batch.run(ctx, instancesScript, keys, args...)
+	} else {
+		cmd = instancesScript.Run(ctx, s.client, keys, args...)
+	}
+	reply, err := cmd.Slice()
 	if err != nil {
 		return nil, unavailable("instances", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ import (
 // internal/loadgen's 50 keep-alive connections. They are for CPU profiles
 // (-cpuprofile) of the whole request path: ns/op is the machine's
 // throughput for everything on it (load generator and Redis included), so
-// compare runs on one quiet machine only.
+// compare runs on one quiet machine only. BENCH_REDIS_QUERY is appended to
+// REDIS_URL (e.g. "?pool_size=50") for experiments.
 
 func benchRedis(b *testing.B) string {
 	b.Helper()
@@ -56,7 +58,8 @@ func benchRedis(b *testing.B) string {
 func benchRegistry(b *testing.B, env map[string]string) string {
 	b.Helper()
 	redisAddr := benchRedis(b)
-	vars := map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://" + redisAddr, "REGISTRY_TTL": "600s"}
+	vars := map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://" + redisAddr + os.Getenv("BENCH_REDIS_QUERY"),
+		"REGISTRY_TTL": "600s"}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -26,10 +26,17 @@ type cachedInstances struct {
 func newCache() cache { return cache{byService: map[string]cachedInstances{}} }
 
 // putInstances keeps a copy: callers sort what they get back in place.
+// The copy reuses the service's previous cached slice when it is large
+// enough: nothing outside the cache holds it (instances hands out clones),
+// so a lookup's refresh allocates nothing.
 func (c *cache) putInstances(service string, list []catalog.Instance, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.byService[service] = cachedInstances{list: slices.Clone(list), at: now}
+	old := c.byService[service].list
+	if cap(old) < len(list) {
+		old = make([]catalog.Instance, 0, len(list))
+	}
+	c.byService[service] = cachedInstances{list: append(old[:0], list...), at: now}
 }
 
 // instances returns a copy of the cached list if it was read after oldest.

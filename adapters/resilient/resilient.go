@@ -135,13 +135,19 @@ func (s *Store) guard(ctx context.Context, fn func(context.Context) error) error
 // record tells the breaker how the call went. Only ErrUnavailable is the
 // backend's failure: ErrNotFound and invalid input are answers. A caller
 // that cancelled its own request says nothing about the backend either.
+//
+// A success takes only the breaker's own lock: s.mu orders failures with
+// openedAt, and a success that lands between a failure and its State
+// check leaves the breaker closed, where openedAt is not read.
 func (s *Store) record(ctx context.Context, err error) {
+	if !errors.Is(err, ports.ErrUnavailable) {
+		s.breaker.Success(s.clock.Now())
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
 	switch {
-	case !errors.Is(err, ports.ErrUnavailable):
-		s.breaker.Success(now)
 	case errors.Is(ctx.Err(), context.Canceled):
 	default:
 		wasOpen := s.breaker.State(now) == breaker.Open

@@ -114,13 +114,15 @@ func (r Report) Markdown() string {
 func (r Report) reading() string {
 	var b strings.Builder
 	b.WriteString("\n## Reading the numbers\n\n")
-	b.WriteString("- Round trips to Redis per registry call: a lookup is one EVALSHA (one script reads the " +
-		"service's live IDs and their hashes); a register is one pipeline (the instance script and the " +
-		"services-index ZADD; split per slot on a Cluster); a heartbeat is two sequential calls (the renew " +
-		"script, then the index ZADD with the expiry the script computed).\n")
+	b.WriteString("- Redis commands per registry call: a lookup, a register and a heartbeat are one EVALSHA " +
+		"each (on a single node or Sentinel the register and renew scripts also update the services index; a " +
+		"Cluster adds a separate ZADD in that index's slot). Concurrent calls share round trips: at most two " +
+		"calls or pipelines are on the wire at once, and calls arriving meanwhile go out together as one " +
+		"pipeline, so under load one write and one read carry many commands (a lone call goes out at once).\n")
 	b.WriteString("- A registry lookup is two request/response exchanges on loopback (HTTP in, Redis out) plus " +
 		"HTTP parsing, JSON, the breaker, the caches and the metrics middleware; a redis-benchmark GET is one " +
-		"RESP exchange. Profiles of the lookup path show about 40 % of the CPU in read/write system calls. " +
+		"RESP exchange. Profiles of the lookup path show about 40 % of the registry's CPU in read/write system " +
+		"calls, most of them net/http's (one read and one write per request, plus its background read). " +
 		"Redis runs on one thread; the registry uses every core, so the ratio depends on the core count: here " +
 		"Redis, the registry and both load generators share the machine's CPUs.\n")
 	if r.Lookup.RPS > 0 {

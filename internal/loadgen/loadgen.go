@@ -8,6 +8,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -191,6 +192,9 @@ func (w *worker) exchange(r Request) (int, error) {
 	if _, err := w.conn.Write(w.buf); err != nil {
 		return 0, err
 	}
+	if status, ok, err := w.readSimple(); ok || err != nil {
+		return status, err
+	}
 	resp, err := http.ReadResponse(w.br, nil)
 	if err != nil {
 		return 0, err
@@ -204,6 +208,75 @@ func (w *worker) exchange(r Request) (int, error) {
 		w.close()
 	}
 	return resp.StatusCode, nil
+}
+
+// readSimple reads the common answer without net/http's parser, which
+// costs this process (sharing the machine with the server) more than the
+// server spends on some requests: a status line and headers with a
+// Content-Length, no Transfer-Encoding and no "Connection: close", all
+// already in the read buffer. ok is false, with nothing consumed, for any
+// other answer; http.ReadResponse then reads it.
+func (w *worker) readSimple() (status int, ok bool, err error) {
+	if _, err := w.br.Peek(1); err != nil {
+		return 0, false, err
+	}
+	head, _ := w.br.Peek(w.br.Buffered())
+	end := bytes.Index(head, []byte("\r\n\r\n"))
+	if end < 0 || len(head) < 12 || !bytes.HasPrefix(head, []byte("HTTP/1.1 ")) || head[12] != ' ' && head[12] != '\r' {
+		return 0, false, nil
+	}
+	status, err = strconv.Atoi(string(head[9:12]))
+	if err != nil || status < 100 {
+		return 0, false, nil
+	}
+	length := -1
+	for _, line := range bytes.Split(head[:end], []byte("\r\n"))[1:] {
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			return 0, false, nil
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case asciiEqualFold(name, "Content-Length"):
+			if length >= 0 {
+				return 0, false, nil
+			}
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return 0, false, nil
+			}
+		case asciiEqualFold(name, "Transfer-Encoding"), asciiEqualFold(name, "Connection"):
+			return 0, false, nil
+		}
+	}
+	if length < 0 || status == http.StatusNoContent || status == http.StatusNotModified || status < 200 {
+		return 0, false, nil
+	}
+	if _, err := w.br.Discard(end + 4); err != nil {
+		return 0, false, err
+	}
+	if _, err := w.br.Discard(length); err != nil {
+		return 0, true, err
+	}
+	return status, true, nil
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func appendRequest(b []byte, host string, r Request) []byte {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -91,5 +92,43 @@ func TestRunStopsAtDuration(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("ran %s", took)
+	}
+}
+
+// TestRunReadsEveryAnswerShape mixes answers the hand parser takes with
+// ones it leaves to net/http (chunked, no body, large, closing), on the
+// same keep-alive connections.
+func TestRunReadsEveryAnswerShape(t *testing.T) {
+	big := strings.Repeat("x", 40<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			io.WriteString(w, "part one")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "part two")
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/big":
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			io.WriteString(w, big)
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "bye")
+		default:
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"ok":true}`)
+		}
+	}))
+	defer srv.Close()
+	paths := []string{"/x", "/chunked", "/x", "/empty", "/big", "/x", "/close", "/x"}
+	res, err := Run(context.Background(), Config{
+		Addr: srv.Listener.Addr().String(), Concurrency: 3, Requests: 800, Duration: 20 * time.Second,
+		Next: func(i int) Request { return Request{Method: "GET", Path: paths[i%len(paths)]} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 800 || res.Errors != 0 || res.Statuses[201] != 400 || res.Statuses[204] != 100 || res.Statuses[200] != 300 {
+		t.Fatalf("%+v", res)
 	}
 }

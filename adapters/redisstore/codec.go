@@ -151,6 +151,47 @@ func quoted(s string) (v, rest string, ok bool) {
 	return s[1 : 1+end], s[2+end:], true
 }
 
+// instanceFields are the fields decodeFields reads, in its order; Instances
+// asks for them by name (HMGET).
+var instanceFields = [...]string{fService, fInstanceID, fEndpoint, fHealth, fMetadata, fRegisteredAt, fLastHeartbeat, fTTL}
+
+// instanceFieldArgs is instanceFields as script arguments.
+var instanceFieldArgs = func() []any {
+	out := make([]any, len(instanceFields))
+	for i, f := range instanceFields {
+		out[i] = f
+	}
+	return out
+}()
+
+// decodeFields rebuilds an instance from an HMGET of instanceFields, as
+// decode would from the hash: ok is false when every value is nil (the
+// key expired or was deleted between listing and reading it); a single
+// missing field reads as "".
+func decodeFields(reply any) (in catalog.Instance, ok bool, err error) {
+	list, isList := reply.([]any)
+	if !isList || len(list) != len(instanceFields) {
+		return in, false, fmt.Errorf("redisstore: unexpected script reply %T", reply)
+	}
+	var v [len(instanceFields)]string
+	present := false
+	for i, x := range list {
+		switch x := x.(type) {
+		case nil:
+		case string:
+			v[i], present = x, true
+		default:
+			return in, false, fmt.Errorf("redisstore: unexpected script reply field %s=%T", instanceFields[i], x)
+		}
+	}
+	if !present {
+		return in, false, nil
+	}
+	f := fieldValues{service: v[0], id: v[1], endpoint: v[2], health: v[3], metadata: v[4],
+		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7]}
+	return f.instance()
+}
+
 // decodePairs rebuilds an instance straight from a script's HGETALL reply
 // (a flat field/value list), as decode(pairsToMap(reply)) would, without
 // building the map. ok is false for an empty reply.

@@ -76,19 +76,21 @@ if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
 return live
 `)
 
-// instancesScript returns the HGETALL of every instance whose index score
-// is after now, in one round trip. The instance keys are built from ARGV[2]
-// rather than passed in KEYS (the IDs are only known inside the script);
-// they carry the service's hash tag, so they live in KEYS[1]'s slot and the
-// script stays legal on a Cluster.
+// instancesScript returns, for every instance whose index score is after
+// now, the hash fields decodeFields reads, in instanceFields' order (HMGET:
+// values only, so the reply carries no field names; an instance whose key
+// is gone comes back as all nils), in one round trip. The instance keys are
+// built from ARGV[2] rather than passed in KEYS (the IDs are only known
+// inside the script); they carry the service's hash tag, so they live in
+// KEYS[1]'s slot and the script stays legal on a Cluster.
 //
 // KEYS: service index.
-// ARGV: now_us, instance key prefix ("vertice:{svc}:i:").
+// ARGV: now_us, instance key prefix ("vertice:{svc}:i:"), then the field names.
 var instancesScript = redis.NewScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
 local out = {}
 for i, id in ipairs(ids) do
-  out[i] = redis.call('HGETALL', ARGV[2] .. id)
+  out[i] = redis.call('HMGET', ARGV[2] .. id, unpack(ARGV, 3))
 end
 return out
 `)

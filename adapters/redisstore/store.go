@@ -217,7 +217,9 @@ func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instan
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	now := s.clock.Now()
-	keys, args := []string{s.indexKey(service)}, []any{now.UnixMicro(), s.instanceKey(service, "")}
+	args := make([]any, 0, 2+len(instanceFieldArgs))
+	args = append(append(args, now.UnixMicro(), s.instanceKey(service, "")), instanceFieldArgs...)
+	keys := []string{s.indexKey(service)}
 	var cmd *redis.Cmd
 	if s.batch != nil {
 		cmd = s.batch.run(ctx, instancesScript, keys, args...)
@@ -230,7 +232,7 @@ func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instan
 	}
 	list := make([]catalog.Instance, 0, len(reply))
 	for _, r := range reply {
-		in, ok, err := decodePairs(r)
+		in, ok, err := decodeFields(r)
 		if err != nil {
 			return nil, err
 		}

@@ -48,18 +48,6 @@ func encode(in catalog.Instance) ([]any, error) {
 	}, nil
 }
 
-// decode rebuilds an instance from HGETALL's map. ok is false for an empty
-// map: the key expired or was deleted between listing and reading it.
-func decode(h map[string]string) (in catalog.Instance, ok bool, err error) {
-	if len(h) == 0 {
-		return catalog.Instance{}, false, nil
-	}
-	var f fieldValues
-	f.service, f.id, f.endpoint, f.health = h[fService], h[fInstanceID], h[fEndpoint], h[fHealth]
-	f.metadata, f.registeredAt, f.lastHeartbeat, f.ttl = h[fMetadata], h[fRegisteredAt], h[fLastHeartbeat], h[fTTL]
-	return f.instance()
-}
-
 // fieldValues are the hash fields decode reads; absent ones are "".
 type fieldValues struct {
 	service, id, endpoint, health, metadata string
@@ -190,63 +178,4 @@ func decodeFields(reply any) (in catalog.Instance, ok bool, err error) {
 	f := fieldValues{service: v[0], id: v[1], endpoint: v[2], health: v[3], metadata: v[4],
 		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7]}
 	return f.instance()
-}
-
-// decodePairs rebuilds an instance straight from a script's HGETALL reply
-// (a flat field/value list), as decode(pairsToMap(reply)) would, without
-// building the map. ok is false for an empty reply.
-func decodePairs(reply any) (in catalog.Instance, ok bool, err error) {
-	list, isList := reply.([]any)
-	if !isList || len(list)%2 != 0 {
-		return in, false, fmt.Errorf("redisstore: unexpected script reply %T", reply)
-	}
-	if len(list) == 0 {
-		return in, false, nil
-	}
-	var f fieldValues
-	for i := 0; i < len(list); i += 2 {
-		k, kok := list[i].(string)
-		v, vok := list[i+1].(string)
-		if !kok || !vok {
-			return in, false, fmt.Errorf("redisstore: unexpected script reply field %T=%T", list[i], list[i+1])
-		}
-		switch k {
-		case fService:
-			f.service = v
-		case fInstanceID:
-			f.id = v
-		case fEndpoint:
-			f.endpoint = v
-		case fHealth:
-			f.health = v
-		case fMetadata:
-			f.metadata = v
-		case fRegisteredAt:
-			f.registeredAt = v
-		case fLastHeartbeat:
-			f.lastHeartbeat = v
-		case fTTL:
-			f.ttl = v
-		}
-	}
-	return f.instance()
-}
-
-// pairsToMap turns a script's HGETALL reply (a flat field/value list) into
-// the map decode takes.
-func pairsToMap(reply any) (map[string]string, error) {
-	list, ok := reply.([]any)
-	if !ok || len(list)%2 != 0 {
-		return nil, fmt.Errorf("redisstore: unexpected script reply %T", reply)
-	}
-	h := make(map[string]string, len(list)/2)
-	for i := 0; i < len(list); i += 2 {
-		k, kok := list[i].(string)
-		v, vok := list[i+1].(string)
-		if !kok || !vok {
-			return nil, fmt.Errorf("redisstore: unexpected script reply field %T=%T", list[i], list[i+1])
-		}
-		h[k] = v
-	}
-	return h, nil
 }

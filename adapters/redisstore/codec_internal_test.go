@@ -1,17 +1,47 @@
 package redisstore
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/vertice/vertice/domain/catalog"
 )
 
-// TestDecodePairsMatchesDecode holds the map-free decoder and the hand
-// parser of metadata to decode(pairsToMap(...)) with encoding/json.
-func TestDecodePairsMatchesDecode(t *testing.T) {
+// decode is the reference the decoders are held to: the store's decoder
+// before HMGET and the hand parser, an instance from HGETALL's map with
+// encoding/json for the metadata. ok is false for an empty map: the key
+// expired or was deleted between listing and reading it.
+func decode(h map[string]string) (in catalog.Instance, ok bool, err error) {
+	if len(h) == 0 {
+		return catalog.Instance{}, false, nil
+	}
+	in.ServiceName = h[fService]
+	in.InstanceID = h[fInstanceID]
+	in.Endpoint = h[fEndpoint]
+	in.HealthEndpoint = h[fHealth]
+	if err := json.Unmarshal([]byte(h[fMetadata]), &in.Metadata); err != nil {
+		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
+	}
+	var ns [3]int64
+	for i, f := range []string{fRegisteredAt, fLastHeartbeat, fTTL} {
+		if ns[i], err = strconv.ParseInt(h[f], 10, 64); err != nil {
+			return in, false, fmt.Errorf("redisstore: instance %s/%s: %s: %w", in.ServiceName, in.InstanceID, f, err)
+		}
+	}
+	in.RegisteredAt = time.Unix(0, ns[0])
+	in.LastHeartbeat = time.Unix(0, ns[1])
+	in.TTL = time.Duration(ns[2])
+	return in, true, nil
+}
+
+// TestDecodeFieldsMetadataMatchesDecode holds decodeFields, with its hand
+// parser of metadata, to decode (encoding/json) over awkward metadata.
+func TestDecodeFieldsMetadataMatchesDecode(t *testing.T) {
 	in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "i0", Endpoint: "http://h:1",
 		HealthEndpoint: "/health"}, time.Unix(1761310133, 187383000), time.Minute)
 	fields, err := encode(in)
@@ -23,29 +53,23 @@ func TestDecodePairsMatchesDecode(t *testing.T) {
 		`{"é":"ü"}`, "{\"a\":\"\xff\"}", `{"a":"b"}x`, `{"a":"b""c":"d"}`, `{"a":"b"`, `{"a"}`, `{"a":}`, `[]`,
 		`{"a":"b","c":"d","e":"f"}`, `{"x":"{\"y\":\"z\"}"}`}
 	for _, md := range metadata {
-		pairs := make([]any, 0, len(fields))
+		h := map[string]string{}
 		for i := 0; i < len(fields); i += 2 {
-			v := fields[i+1]
-			if fields[i] == fMetadata {
-				v = md
-			}
-			pairs = append(pairs, fields[i], v)
+			h[fields[i].(string)] = fields[i+1].(string)
 		}
-		h, err := pairsToMap(pairs)
-		if err != nil {
-			t.Fatal(err)
+		h[fMetadata] = md
+		list := make([]any, len(instanceFields))
+		for i, f := range instanceFields {
+			list[i] = h[f]
 		}
 		want, wantOK, wantErr := decode(h)
-		got, gotOK, gotErr := decodePairs(pairs)
+		got, gotOK, gotErr := decodeFields(list)
 		if !reflect.DeepEqual(got, want) || gotOK != wantOK || errors.Is(gotErr, nil) != errors.Is(wantErr, nil) ||
 			(gotErr != nil && gotErr.Error() != wantErr.Error()) {
 			t.Errorf("metadata %q:\n got %+v %v %v\nwant %+v %v %v", md, got, gotOK, gotErr, want, wantOK, wantErr)
 		}
 	}
-	if _, ok, err := decodePairs([]any{}); ok || err != nil {
-		t.Errorf("empty reply: ok %v err %v", ok, err)
-	}
-	if _, _, err := decodePairs("x"); err == nil {
+	if _, _, err := decodeFields("x"); err == nil {
 		t.Error("want an error for a reply that is not a list")
 	}
 }

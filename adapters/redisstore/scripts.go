@@ -35,13 +35,14 @@ redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ms))
 return existed
 `)
 
-// renewScript restarts a live instance's lease at now and returns its hash
-// (HGETALL), or nil when the instance is absent or expired by the caller's
-// clock. Given the services index as KEYS[3] (see putScript), it raises
+// renewScript restarts a live instance's lease at now and returns the
+// fields decodeFields reads (HMGET, as instancesScript), or nil when the
+// instance is absent or expired by the caller's clock. Given the services index as KEYS[3] (see putScript), it raises
 // the service's score there too: a heartbeat is then one round trip.
 //
 // KEYS: instance hash, service index[, services index].
-// ARGV: now_us, now_ns (the new last_heartbeat), instance ID, service name.
+// ARGV: now_us, now_ns (the new last_heartbeat), instance ID, service name,
+// then the field names to return.
 var renewScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'exp_us', 'ttl_ns')
@@ -56,7 +57,7 @@ local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local ims = math.max(1, math.ceil((tonumber(top[2]) - now) / 1000))
 redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ims))
 if KEYS[3] then redis.call('ZADD', KEYS[3], 'GT', string.format('%.0f', exp), ARGV[4]) end
-return redis.call('HGETALL', KEYS[1])
+return redis.call('HMGET', KEYS[1], unpack(ARGV, 5))
 `)
 
 // deleteScript removes the given instances and counts how many were live.

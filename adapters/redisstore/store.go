@@ -175,18 +175,20 @@ func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance
 	defer cancel()
 	now := s.clock.Now()
 	keys := []string{s.instanceKey(service, id), s.indexKey(service)}
+	args := make([]any, 0, 4+len(instanceFieldArgs))
+	args = append(append(args, now.UnixMicro(), now.UnixNano(), id, service), instanceFieldArgs...)
 	var cmd *redis.Cmd
 	if s.oneServer {
 		keys = append(keys, s.servicesKey())
-		cmd = s.batch.run(sctx, renewScript, keys, now.UnixMicro(), now.UnixNano(), id, service)
+		cmd = s.batch.run(sctx, renewScript, keys, args...)
 	} else {
-		cmd = renewScript.Run(sctx, s.client, keys, now.UnixMicro(), now.UnixNano(), id, service)
+		cmd = renewScript.Run(sctx, s.client, keys, args...)
 	}
 	reply, err := cmd.Result()
 	if err != nil {
 		return catalog.Instance{}, mapErr("renew", err)
 	}
-	in, ok, err := decodePairs(reply)
+	in, ok, err := decodeFields(reply)
 	if err != nil {
 		return catalog.Instance{}, err
 	}

@@ -15,7 +15,9 @@
 //
 // The services index is one key, hence one slot: in a Cluster it usually
 // lives on another node than the service's keys, so it is updated in a
-// separate call after each write rather than inside the script. Its scores
+// separate call after each write rather than inside the script (on a
+// single node or Sentinel, where every key is on one server, the put and
+// renew scripts update it themselves). Its scores
 // only ever grow (ZADD GT); reads drop the names whose score has passed and
 // confirm each remaining name against the service's own index, so a name
 // left behind by a Delete or by a failure between the two calls is never

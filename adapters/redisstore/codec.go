@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +28,7 @@ const (
 
 // encode flattens an instance into HSET field/value pairs.
 func encode(in catalog.Instance) ([]any, error) {
-	md := in.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	mdJSON, err := json.Marshal(md)
+	mdJSON, err := encodeMetadata(in.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: encode metadata: %w", err)
 	}
@@ -40,7 +37,7 @@ func encode(in catalog.Instance) ([]any, error) {
 		fInstanceID, in.InstanceID,
 		fEndpoint, in.Endpoint,
 		fHealth, in.HealthEndpoint,
-		fMetadata, string(mdJSON),
+		fMetadata, mdJSON,
 		fRegisteredAt, strconv.FormatInt(in.RegisteredAt.UnixNano(), 10),
 		fLastHeartbeat, strconv.FormatInt(in.LastHeartbeat.UnixNano(), 10),
 		fTTL, strconv.FormatInt(int64(in.TTL), 10),
@@ -73,6 +70,56 @@ func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
 	in.LastHeartbeat = time.Unix(0, ns[1])
 	in.TTL = time.Duration(ns[2])
 	return in, true, nil
+}
+
+// encodeMetadata is json.Marshal's text of md (nil as {}). Keys and values
+// of printable ASCII that encoding/json writes as they are (no quote,
+// backslash, <, > or &) are written by hand, keys sorted as json.Marshal
+// sorts them; anything else goes to json.Marshal.
+func encodeMetadata(md map[string]string) (string, error) {
+	if len(md) == 0 {
+		return "{}", nil
+	}
+	size := 2
+	for k, v := range md {
+		if !verbatimJSON(k) || !verbatimJSON(v) {
+			b, err := json.Marshal(md)
+			return string(b), err
+		}
+		size += len(k) + len(v) + 6
+	}
+	var arr [8]string
+	keys := arr[:0]
+	for k := range md {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(k)
+		b.WriteString(`":"`)
+		b.WriteString(md[k])
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+// verbatimJSON says whether encoding/json writes s between quotes as it is.
+func verbatimJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // decodeMetadata reads the metadata JSON that encode wrote. The common

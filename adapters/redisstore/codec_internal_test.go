@@ -118,3 +118,31 @@ func TestDecodeFieldsMatchesDecode(t *testing.T) {
 		t.Error("want an error for a reply of the wrong length")
 	}
 }
+
+// TestEncodeMetadataMatchesMarshal holds the hand-written metadata text to
+// json.Marshal's, byte for byte.
+func TestEncodeMetadataMatchesMarshal(t *testing.T) {
+	cases := []map[string]string{nil, {}, {"version": "1.0.0"}, {"b": "2", "a": "1", "c": ""}, {"": ""},
+		{"k": "a<b"}, {"k": "a&b"}, {"k": `q"`}, {"k": `b\`}, {"é": "ü"}, {"k": "\x00"}, {"k": "\xff"},
+		{"k": "\u2028"}, {"k~": "~"}, {"Z": "z", "a": "A", "_": "-", "0": "9"}}
+	for i := range 12 {
+		m := map[string]string{}
+		for j := range i {
+			m[fmt.Sprintf("key_%d", (j*7)%12)] = fmt.Sprintf("value %d!", j)
+		}
+		cases = append(cases, m)
+	}
+	for _, md := range cases {
+		want, err := json.Marshal(md)
+		if md == nil {
+			want = []byte("{}") // encode has always stored nil as {}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeMetadata(md)
+		if err != nil || got != string(want) {
+			t.Errorf("%q: got %s (%v), want %s", md, got, err, want)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func (a *api) requireToken(c *gin.Context) {
 
 func (a *api) register(c *gin.Context) {
 	var body registerBody
-	if err := decodeRegister(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		fail(c, err)
 		return
 	}
@@ -152,7 +152,7 @@ func (a *api) register(c *gin.Context) {
 
 func (a *api) heartbeat(c *gin.Context) {
 	var body heartbeatBody
-	if err := decodeHeartbeat(c, &body); err != nil {
+	if err := decode(c, &body); err != nil {
 		fail(c, err)
 		return
 	}

@@ -82,12 +82,10 @@ func retryAfterSeconds(err error) int {
 	return 5
 }
 
-// decodeFrom reads one JSON object strictly: unknown fields, trailing data and
+// decode reads one JSON object strictly: unknown fields, trailing data and
 // oversized bodies are refused with a message naming the problem.
-// The body must already be bounded to MaxBodyBytes (http.MaxBytesReader);
-// decodeRegister and decodeHeartbeat call it for bodies their fast path
-// does not take.
-func decodeFrom(body io.Reader, into any) error {
+func decode(c *gin.Context, into any) error {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {

@@ -147,7 +147,7 @@ func (a *api) register(c *gin.Context) {
 		status = http.StatusCreated
 		a.Logger.Info("instance registered", "service", in.ServiceName, "instance_id", in.InstanceID, "endpoint", in.Endpoint)
 	}
-	renderInstance(c, status, in, a.Registry.Now())
+	c.JSON(status, render(in, a.Registry.Now(), true))
 }
 
 func (a *api) heartbeat(c *gin.Context) {
@@ -161,7 +161,7 @@ func (a *api) heartbeat(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	renderInstance(c, http.StatusOK, list[0], a.Registry.Now())
+	c.JSON(http.StatusOK, render(list[0], a.Registry.Now(), true))
 }
 
 func (a *api) lookup(c *gin.Context) {
@@ -170,7 +170,7 @@ func (a *api) lookup(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	renderLookupJSON(c, list, a.Registry.Now())
+	c.JSON(http.StatusOK, renderLookup(list, a.Registry.Now()))
 }
 
 func (a *api) list(c *gin.Context) {

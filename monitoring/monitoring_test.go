@@ -928,21 +928,16 @@ var httpClient = &http.Client{Timeout: 5 * time.Second}
 // waitHTTP waits until u answers 200.
 func waitHTTP(t *testing.T, p *process, u string) {
 	t.Helper()
-	var last string
-	poll(t, p, 30*time.Second, func() bool {
-		resp, err := httpClient.Get(u)
-		if err != nil {
-			last = err.Error()
-			return false
-		}
-		resp.Body.Close()
-		last = resp.Status
-		return resp.StatusCode == http.StatusOK
-	}, func() string { return "GET " + u + " to answer 200 (last: " + last + ")" })
+	waitGet(t, p, u, "200", func(code int) bool { return code == http.StatusOK })
 }
 
 // waitAnswer waits until u answers at all.
 func waitAnswer(t *testing.T, p *process, u string) {
+	t.Helper()
+	waitGet(t, p, u, "at all", func(int) bool { return true })
+}
+
+func waitGet(t *testing.T, p *process, u, what string, ok func(code int) bool) {
 	t.Helper()
 	var last string
 	poll(t, p, 30*time.Second, func() bool {
@@ -952,8 +947,9 @@ func waitAnswer(t *testing.T, p *process, u string) {
 			return false
 		}
 		resp.Body.Close()
-		return true
-	}, func() string { return "GET " + u + " to answer (last: " + last + ")" })
+		last = resp.Status
+		return ok(resp.StatusCode)
+	}, func() string { return "GET " + u + " to answer " + what + " (last: " + last + ")" })
 }
 
 // do sends a request and fails unless the status is one of want (any

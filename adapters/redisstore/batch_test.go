@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -65,18 +64,7 @@ func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
 // TestConcurrentCallsOnSilentRedisAreBounded: calls queued behind a batch
 // that Redis never answers still end at the store's timeout.
 func TestConcurrentCallsOnSilentRedisAreBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go swallow(ln)
-	c, err := redisstore.NewClient(redisstore.Config{URL: "redis://" + ln.Addr().String(), Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := redisstore.New(c, portstest.NewFakeClock(time.Now()), redisstore.WithTimeout(100*time.Millisecond))
+	s, err := redisstore.New(silentRedisClient(t), portstest.NewFakeClock(time.Now()), redisstore.WithTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,20 +145,29 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 // TestSilentRedisIsBounded: a server that accepts and never answers (a
 // partition, a frozen node) must not hold a call past the store's timeout.
 func TestSilentRedisIsBounded(t *testing.T) {
+	c := silentRedisClient(t)
+	// The client's own timeout (5s) is long on purpose: the store's 100ms
+	// bound must win, with room for a loaded CI machine.
+	assertAllUnavailable(t, c, time.Second, "deadline exceeded", redisstore.WithTimeout(100*time.Millisecond))
+}
+
+// silentRedisClient is a client of a server that accepts connections and
+// never answers. Its own timeout (5s) is long on purpose: the store's
+// bound must win. Closed at the end of the test.
+func silentRedisClient(t *testing.T) redis.UniversalClient {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go swallow(ln)
 	c, err := redisstore.NewClient(redisstore.Config{URL: "redis://" + ln.Addr().String(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	// The client's own timeout (5s) is long on purpose: the store's 100ms
-	// bound must win, with room for a loaded CI machine.
-	assertAllUnavailable(t, c, time.Second, "deadline exceeded", redisstore.WithTimeout(100*time.Millisecond))
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func assertAllUnavailable(t *testing.T, c redis.UniversalClient, bound time.Duration, want string, opts ...redisstore.Option) {

@@ -29,7 +29,7 @@ func TestOnly200IsHealthy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			err := healthprobe.New(srv.URL+"/health", time.Second, nil).Check(context.Background())
+			err := mustNew(t, srv.URL+"/health", time.Second).Check(context.Background())
 			if (err == nil) != tc.healthy {
 				t.Fatalf("Check = %v, want healthy=%v", err, tc.healthy)
 			}
@@ -47,7 +47,7 @@ func TestHungServiceTimesOut(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	err := healthprobe.New(srv.URL, 50*time.Millisecond, nil).Check(context.Background())
+	err := mustNew(t, srv.URL, 50*time.Millisecond).Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("want a deadline error from a hung service, got %v", err)
 	}
@@ -57,7 +57,24 @@ func TestUnreachableServiceIsUnhealthy(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	if err := healthprobe.New(url, time.Second, nil).Check(context.Background()); err == nil {
+	if err := mustNew(t, url, time.Second).Check(context.Background()); err == nil {
 		t.Fatal("a closed port must be unhealthy")
 	}
+}
+
+func TestOnlyPlainHTTPURLs(t *testing.T) {
+	for _, u := range []string{"https://svc:8443/health", "svc:8080/health", "/health", "http:///health"} {
+		if _, err := healthprobe.New(u, time.Second); err == nil {
+			t.Errorf("New(%q) accepted a URL the probe cannot dial", u)
+		}
+	}
+}
+
+func mustNew(t *testing.T, url string, timeout time.Duration) *healthprobe.Probe {
+	t.Helper()
+	p, err := healthprobe.New(url, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

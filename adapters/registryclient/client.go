@@ -1,20 +1,19 @@
 // Package registryclient is the sidecar's HTTP client of the registry API
-// (POST /register, POST /heartbeat, DELETE /services/{name}/{id}). It uses
-// net/http only, so the sidecar binary stays small.
+// (POST /register, POST /heartbeat, DELETE /services/{name}/{id}). It speaks
+// plain HTTP through internal/plainhttp, not net/http, so the sidecar binary
+// stays small.
 package registryclient
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/internal/plainhttp"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -26,39 +25,35 @@ const DefaultTimeout = 5 * time.Second
 const maxDetail = 4 << 10
 
 // Options configure a Client. Zero values: Token empty sends no
-// Authorization header; Timeout zero means DefaultTimeout; HTTPClient nil
-// means a client of its own (not http.DefaultClient, which other code may
-// have changed).
+// Authorization header; Timeout zero means DefaultTimeout.
 type Options struct {
-	Token      string
-	Timeout    time.Duration
-	HTTPClient *http.Client
+	Token   string
+	Timeout time.Duration
 }
 
-// Client talks to one registry base URL.
+// Client talks to one registry base URL. Each call is its own connection:
+// one every HEARTBEAT_INTERVAL costs less than keeping one open.
 type Client struct {
-	base    string
-	token   string
-	timeout time.Duration
-	http    *http.Client
+	base   *url.URL
+	header map[string]string
+	http   plainhttp.Client
 }
 
 // New returns a client of the registry at baseURL (http://host:port, with
 // or without a path prefix).
 func New(baseURL string, o Options) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("registryclient: %q must be an absolute http(s) URL such as http://vertice-register-lb:80", baseURL)
+	u, err := plainhttp.ParseURL(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("registryclient: %w (e.g. http://vertice-register-lb:80)", err)
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
-		}}
+	header := map[string]string{"Accept": "application/json", "User-Agent": "vertice-sidecar"}
+	if o.Token != "" {
+		header["Authorization"] = "Bearer " + o.Token
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), token: o.Token, timeout: o.Timeout, http: o.HTTPClient}, nil
+	return &Client{base: u, header: header, http: plainhttp.Client{Timeout: o.Timeout, MaxBody: maxDetail}}, nil
 }
 
 type registerBody struct {
@@ -80,7 +75,7 @@ func (c *Client) Register(ctx context.Context, r catalog.Registration) error {
 	if md == nil {
 		md = map[string]string{}
 	}
-	return c.do(ctx, http.MethodPost, "/register", registerBody{
+	return c.do(ctx, "POST", "/register", registerBody{
 		ServiceName: r.ServiceName, InstanceID: r.InstanceID, Endpoint: r.Endpoint,
 		HealthEndpoint: r.HealthEndpoint, Metadata: md,
 	})
@@ -89,62 +84,50 @@ func (c *Client) Register(ctx context.Context, r catalog.Registration) error {
 // Heartbeat POSTs /heartbeat; an error wrapping ports.ErrNotFound means the
 // registry no longer knows the instance.
 func (c *Client) Heartbeat(ctx context.Context, service, instanceID string) error {
-	return c.do(ctx, http.MethodPost, "/heartbeat", heartbeatBody{ServiceName: service, InstanceID: instanceID})
+	return c.do(ctx, "POST", "/heartbeat", heartbeatBody{ServiceName: service, InstanceID: instanceID})
 }
 
 // Deregister DELETEs /services/{service}/{instanceID}.
 func (c *Client) Deregister(ctx context.Context, service, instanceID string) error {
-	return c.do(ctx, http.MethodDelete, "/services/"+url.PathEscape(service)+"/"+url.PathEscape(instanceID), nil)
+	return c.do(ctx, "DELETE", "/services/"+url.PathEscape(service)+"/"+url.PathEscape(instanceID), nil)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := c.request(ctx, method, path, body)
+	u, err := url.Parse(c.base.String() + path) // path's segments are escaped already
 	if err != nil {
-		return err
+		return fmt.Errorf("registryclient: %s %s: %w", method, path, err)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return &Error{Method: method, URL: req.URL.String(), Err: err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		// Drain so the connection is reused for the next heartbeat.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	return &Error{Method: method, URL: req.URL.String(), Status: resp.StatusCode, Detail: detailOf(resp.Body)}
-}
-
-func (c *Client) request(ctx context.Context, method, path string, body any) (*http.Request, error) {
-	var rd io.Reader
+	req := plainhttp.Request{Method: method, URL: u, Header: c.header}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, fmt.Errorf("registryclient: encode %s %s: %w", method, path, err)
+			return fmt.Errorf("registryclient: encode %s %s: %w", method, path, err)
 		}
-		rd = bytes.NewReader(b)
+		req.Body = b
+		req.Header = withContentType(c.header)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	resp, err := c.http.Do(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("registryclient: %s %s: %w", method, path, err)
+		return &Error{Method: method, URL: req.URL.String(), Err: err}
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if resp.Status >= 200 && resp.Status < 300 {
+		return nil
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "vertice-sidecar")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	return &Error{Method: method, URL: req.URL.String(), Status: resp.Status, Detail: detailOf(resp.Body)}
+}
+
+func withContentType(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h)+1)
+	for k, v := range h {
+		out[k] = v
 	}
-	return req, nil
+	out["Content-Type"] = "application/json"
+	return out
 }
 
 // detailOf reads the registry's {"detail": "..."} or, from anything else in
 // the way (a load balancer's HTML page), the start of the body.
-func detailOf(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, maxDetail))
+func detailOf(b []byte) string {
 	var e struct {
 		Detail string `json:"detail"`
 	}

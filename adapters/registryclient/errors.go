@@ -1,11 +1,9 @@
 package registryclient
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 
+	"github.com/vertice/vertice/internal/plainhttp"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -21,14 +19,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Status == 0 {
-		cause := e.Err
-		var ue *url.Error // already names the method and URL; keep only its cause
-		if errors.As(cause, &ue) {
-			cause = ue.Err
-		}
-		return fmt.Sprintf("registry %s %s: unreachable: %v", e.Method, e.URL, cause)
+		return fmt.Sprintf("registry %s %s: unreachable: %v", e.Method, e.URL, e.Err)
 	}
-	msg := fmt.Sprintf("registry %s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	msg := fmt.Sprintf("registry %s %s: %d %s", e.Method, e.URL, e.Status, plainhttp.StatusText(e.Status))
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
@@ -48,9 +41,9 @@ func (e *Error) Unwrap() []error {
 // will not help); anything else an outage worth retrying.
 func kindOf(status int) error {
 	switch {
-	case status == http.StatusNotFound:
+	case status == 404:
 		return ports.ErrNotFound
-	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
+	case status == 429, status == 408:
 		return ports.ErrUnavailable
 	case status >= 400 && status < 500:
 		return ports.ErrRejected

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
+	"github.com/vertice/vertice/internal/serve/graceful"
 )
 
 // Config is read from DEMO_ADDR (default :8080), DEMO_NAME (default the
@@ -57,5 +58,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	return serve.Run(ctx, ln, newHandler(cfg.Name, ln.Addr().String(), log), log)
+	return graceful.Run(ctx, ln, newHandler(cfg.Name, ln.Addr().String(), log), log)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
+	"github.com/vertice/vertice/internal/serve/graceful"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -54,5 +55,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	return serve.Run(ctx, ln, app.handler, log)
+	return graceful.Run(ctx, ln, app.handler, log)
 }

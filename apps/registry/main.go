@@ -8,6 +8,7 @@ import (
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
+	"github.com/vertice/vertice/internal/serve/graceful"
 )
 
 func main() {
@@ -39,5 +40,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	return serve.Run(ctx, ln, app.handler, log)
+	return graceful.Run(ctx, ln, app.handler, log)
 }

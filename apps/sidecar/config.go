@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/vertice/vertice/domain/agent"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/plainhttp"
 )
 
 // Config is the sidecar's configuration, read from the environment with the
@@ -24,7 +24,8 @@ type Config struct {
 	ServiceName string
 	ServiceHost string
 	ServicePort int
-	// ServiceScheme is http or https (SERVICE_SCHEME, default http).
+	// ServiceScheme is http (SERVICE_SCHEME, default http): the sidecar
+	// speaks plain HTTP only (internal/plainhttp; no TLS keeps it small).
 	ServiceScheme string
 	// HealthEndpoint is the path probed and registered
 	// (SERVICE_HEALTH_ENDPOINT, default /health).
@@ -94,8 +95,8 @@ func (c Config) validate(r *envconf.Reader) {
 	if c.ServiceName != "" && errors.As(catalog.ValidateServiceName(c.ServiceName), &fe) {
 		r.Fail("SERVICE_NAME", fe.Rule)
 	}
-	if c.ServiceScheme != "http" && c.ServiceScheme != "https" {
-		r.Fail("SERVICE_SCHEME", fmt.Sprintf("%q must be http or https", c.ServiceScheme))
+	if c.ServiceScheme != "http" {
+		r.Fail("SERVICE_SCHEME", fmt.Sprintf("%q must be http: the sidecar probes its service over plain HTTP (it has no TLS)", c.ServiceScheme))
 	}
 	if c.ServiceHost != "" && strings.ContainsAny(c.ServiceHost, "/:@ ") {
 		r.Fail("SERVICE_HOST", fmt.Sprintf("%q must be a bare hostname or IPv4 address, without scheme, port or path", c.ServiceHost))
@@ -106,8 +107,8 @@ func (c Config) validate(r *envconf.Reader) {
 	if errors.As(catalog.ValidateInstanceID(c.InstanceID), &fe) {
 		r.Fail("INSTANCE_ID", fe.Rule)
 	}
-	if u, err := url.Parse(c.RegistryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		r.Fail("REGISTRY_URL", fmt.Sprintf("%q must be an absolute http(s) URL (e.g. http://vertice-register-lb:80)", c.RegistryURL))
+	if _, err := plainhttp.ParseURL(c.RegistryURL); err != nil {
+		r.Fail("REGISTRY_URL", err.Error()+" (e.g. http://vertice-register-lb:80)")
 	}
 	if _, _, err := net.SplitHostPort(c.StatusAddr); err != nil {
 		r.Fail("SIDECAR_ADDR", fmt.Sprintf("%q must be host:port or :port (e.g. :9100)", c.StatusAddr))

@@ -73,6 +73,18 @@ func TestBadValuesAreNamed(t *testing.T) {
 	}
 }
 
+// The sidecar has no TLS (internal/plainhttp): an https URL is refused at
+// start with the reason, not discovered at the first heartbeat.
+func TestHTTPSIsRefusedWithTheReason(t *testing.T) {
+	for name, value := range map[string]string{"SERVICE_SCHEME": "https", "REGISTRY_URL": "https://registry:443"} {
+		env := validEnv()
+		env[name] = value
+		if _, err := load(env); err == nil || !strings.Contains(err.Error(), name+":") || !strings.Contains(err.Error(), "http") {
+			t.Fatalf("%s=%q: error %v should name the variable and say plain http", name, value, err)
+		}
+	}
+}
+
 func TestMetadataAsPairsOrJSON(t *testing.T) {
 	for _, v := range []string{"version=1.0.0, zone=a", `{"version":"1.0.0","zone":"a"}`} {
 		env := validEnv()

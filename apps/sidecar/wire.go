@@ -16,9 +16,13 @@ func wire(cfg Config, log *slog.Logger) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	probe, err := healthprobe.New(cfg.HealthURL(), 0)
+	if err != nil {
+		return nil, err
+	}
 	return agent.New(cfg.AgentConfig(), agent.Deps{
 		Registry: client,
-		Probe:    healthprobe.New(cfg.HealthURL(), 0, nil),
+		Probe:    probe,
 		Log:      log,
 	})
 }

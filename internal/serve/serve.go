@@ -1,23 +1,20 @@
-// Package serve runs an HTTP server until its context ends, then shuts it
-// down gracefully; and probes a /health URL for the -healthcheck flag.
+// Package serve is the process plumbing Vértice's binaries share: signals,
+// listening, the logger, -healthcheck and main() itself. It does not link
+// net/http (the sidecar imports it and stays small); graceful runs
+// net/http servers.
 package serve
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
-)
 
-// ShutdownGrace bounds how long in-flight requests may finish after SIGTERM.
-const ShutdownGrace = 10 * time.Second
+	"github.com/vertice/vertice/internal/plainhttp"
+)
 
 // SignalContext ends on SIGTERM or SIGINT.
 func SignalContext() (context.Context, context.CancelFunc) {
@@ -31,32 +28,6 @@ func Listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
-}
-
-// Run serves h on ln until ctx ends, then drains in-flight requests.
-func Run(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "grace", ShutdownGrace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // LocalURL turns a listen address (":8888", "0.0.0.0:80") into a URL a
@@ -75,22 +46,7 @@ func LocalURL(addr string) string {
 // Healthcheck GETs url and returns the process exit code: 0 when it answers
 // 200 with a body that does not say "unhealthy", else 1. Scratch images have
 // no curl, so each binary probes itself with -healthcheck.
-func Healthcheck(url string) int {
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "healthcheck:", err)
-		return 1
-	}
-	defer resp.Body.Close()
-	buf := make([]byte, 4096)
-	n, _ := resp.Body.Read(buf)
-	if resp.StatusCode != http.StatusOK || strings.Contains(string(buf[:n]), `"unhealthy"`) {
-		fmt.Fprintf(os.Stderr, "healthcheck: %s answered %d %s\n", url, resp.StatusCode, buf[:n])
-		return 1
-	}
-	return 0
-}
+func Healthcheck(url string) int { return plainhttp.Healthcheck(url, os.Stderr) }
 
 // Logger returns a JSON slog logger at LOG_LEVEL (debug, info, warn, error).
 func Logger(level string) *slog.Logger {

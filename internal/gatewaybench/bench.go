@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/vertice/vertice/adapters/ginapi"
 	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/adapters/proxy"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
 	"github.com/vertice/vertice/ports"
@@ -49,12 +52,18 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 			stop(p)
 		}
 	}()
-	upAddr, gwAddr, ngAddr := freeAddr(), freeAddr(), freeAddr()
+	upAddr, gwAddr, ngAddr, bareAddr := freeAddr(), freeAddr(), freeAddr(), freeAddr()
 	up, err := start(cfg, "upstream", []string{"GOMAXPROCS=1"}, cfg.Self, "upstream", "-addr", upAddr)
 	if err != nil {
 		return nil, err
 	}
 	procs = append(procs, up)
+	bare, err := start(cfg, "bare-reverseproxy", []string{"GOMAXPROCS=1", "GOGC=400"}, cfg.Self,
+		"bareproxy", "-addr", bareAddr, "-upstream", "http://"+upAddr)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, bare)
 	regURL, closeReg, err := startRegistry("http://" + upAddr)
 	if err != nil {
 		return nil, err
@@ -80,6 +89,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		{"direct", "http://" + upAddr + "/"},
 		{"vertice-gateway", "http://" + gwAddr + "/v2/" + service + "/"},
 		{"nginx", "http://" + ngAddr + "/v2/" + service + "/"},
+		{barePath, "http://" + bareAddr + "/v2/" + service + "/"},
 	}
 	for _, p := range paths {
 		if err := waitReady(ctx, p.url, 15*time.Second); err != nil {
@@ -102,6 +112,23 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		}
 	}
 	return rows, nil
+}
+
+// barePath names the row of BareProxy: the ceiling of net/http's
+// ReverseProxy on this layout, with none of the gateway's own work.
+const barePath = "bare httputil.ReverseProxy"
+
+// BareProxy serves httputil.ReverseProxy to upstream with the gateway's
+// transport settings and nothing else: no routing, breakers, metrics or
+// X-Forwarded-* (what the issue prescribes the gateway be built on).
+func BareProxy(addr, upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return err
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = proxy.NewTransport(proxy.DefaultDialTimeout, proxy.DefaultTimeout, proxy.DefaultMaxIdleConnsPerHost)
+	return (&http.Server{Addr: addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second}).ListenAndServe()
 }
 
 // Upstream is the small service under test: a fixed 13-byte answer.
@@ -197,7 +224,9 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 	fmt.Fprintf(&b, "Machine: %s. Measured %s.\n\n", machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Setup, all on 127.0.0.1: a Go upstream answering 13 bytes; `wrk -t1 --latency` pinned to CPU %s; "+
 		"the upstream, vertice-gateway (GOMAXPROCS=1, routes from its 5 s cache of a real registry) and nginx "+
-		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s. "+
+		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s, "+
+		"and, as the ceiling of the library the gateway is built on, a bare `httputil.ReverseProxy` (GOMAXPROCS=1, GOGC=400, "+
+		"the gateway's transport settings, nothing else) on the same CPU. "+
 		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured.\n\n",
 		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration)
 	b.WriteString("| connections | path | requests/s | vs direct | p50 | p99 | p50 added | p99 added | errors |\n|---|---|---|---|---|---|---|---|---|\n")
@@ -220,6 +249,8 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 // notes explain how to read the table; they hold whatever the numbers are.
 const notes = `Reading these numbers:
 
+- The bare ` + "`httputil.ReverseProxy`" + ` row is the most any gateway built on it can reach here: the gateway's
+  distance to it is its own work (routing, breakers, metrics), its distance to nginx is net/http's.
 - On a 2-CPU host every proxy shares CPU 0 with the upstream, so its ratio to direct mostly measures the CPU it
   takes from the upstream; the ratio that says most about the gateway is gateway vs nginx in the same layout.
 - When the load average is above 2 (other builds and tests on the host), p99 is mostly scheduler noise for all
@@ -250,6 +281,10 @@ func verdict(rows []Row, direct map[int]Result) string {
 		fmt.Fprintf(&b, "- %d connections: gateway %.2f× direct (%s), %.2f× nginx (%s), p99 added %s (%s)\n",
 			c, gw.RPS/d.RPS, yes(gw.RPS >= 0.8*d.RPS), gw.RPS/ng.RPS, yes(gw.RPS >= ng.RPS),
 			(gw.P99 - d.P99).Round(time.Microsecond), yes(gw.P99-d.P99 <= time.Millisecond))
+		if bare, ok := byKey[fmt.Sprint(barePath, c)]; ok {
+			fmt.Fprintf(&b, "  - the bare httputil.ReverseProxy on the same CPU: %.2f× direct, %.2f× nginx; the gateway reaches %.2f× of it\n",
+				bare.RPS/d.RPS, bare.RPS/ng.RPS, gw.RPS/bare.RPS)
+		}
 	}
 	return b.String()
 }

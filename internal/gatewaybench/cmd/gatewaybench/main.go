@@ -28,6 +28,17 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "bareproxy" {
+		fs := flag.NewFlagSet("bareproxy", flag.ExitOnError)
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		upstream := fs.String("upstream", "", "upstream base URL")
+		_ = fs.Parse(os.Args[2:])
+		if err := gatewaybench.BareProxy(*addr, *upstream); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "gatewaybench:", err)
 		os.Exit(1)

@@ -1,7 +1,8 @@
 // Package registrybench measures the registry's lookup and register
 // throughput and latency through the real HTTP server on a real Redis,
-// next to redis-benchmark's GET and SET on the same Redis in the same run,
-// all on 127.0.0.1. `go tool mage bench:registry` runs it.
+// driven by wrk, next to redis-benchmark's GET and SET on the same Redis in
+// the same run, all on 127.0.0.1, at redis-benchmark's 50 connections and
+// over a sweep of fewer. `go tool mage bench:registry` runs it.
 //
 // Redis is Debian's redis-server as a local process on a loopback port,
 // not a container: Docker's port mapping (docker-proxy or NAT) would add a
@@ -27,8 +28,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/vertice/vertice/internal/loadgen"
 )
 
 // Config says what to run. main fills every field from flags.
@@ -36,15 +35,18 @@ type Config struct {
 	Registry       string // vertice-registry binary
 	RedisServer    string // redis-server binary
 	RedisBenchmark string // redis-benchmark binary
-	Concurrency    int    // connections, for redis-benchmark and the load generator alike
-	LightConns     int    // connections for the light-load latency rows (0: skip them)
-	RedisRequests  int    // redis-benchmark -n
-	Services       int    // services registered before the lookups
-	Instances      int    // distinct instances the register run cycles through
-	Warmup         time.Duration
-	Duration       time.Duration // per registry measurement
-	MaxRequests    int           // per registry measurement, besides Duration
-	WorkDir        string
+	Wrk            string // wrk binary (wrk 4), the registry's load generator
+	Concurrency    int    // connections, for redis-benchmark and the main registry rows alike
+	// Sweep lists further connection counts at which lookups and registers
+	// run for SweepDuration each, for the throughput a p99 bound allows.
+	Sweep         []int
+	SweepDuration time.Duration
+	RedisRequests int // redis-benchmark -n
+	Services      int // services registered before the lookups
+	Instances     int // distinct instances the register runs cycle through
+	Warmup        time.Duration
+	Duration      time.Duration // per main registry row (whole seconds: wrk's -d)
+	WorkDir       string
 	// RedisQuery is appended to REDIS_URL (go-redis options such as
 	// pool_size=100), RegistryEnv to the registry's environment: knobs for
 	// experiments; the report names them when set.
@@ -60,30 +62,57 @@ type RedisResult struct {
 	Test     string
 	RPS      float64
 	P50, P99 time.Duration
+	// CPU per request of redis-benchmark and of redis-server, over the
+	// whole redis-benchmark run (GET and SET together).
+	LoadGenCPU, RedisCPU time.Duration
+	// The rest of the machine's CPU over that run and the run's length
+	// (see Result.OtherCPU).
+	OtherCPU, Elapsed time.Duration
 }
+
+// OtherShare is OtherCPU as a share of the machine's CPU time, for cpus
+// CPUs.
+func (r RedisResult) OtherShare(cpus int) float64 { return otherShare(r.OtherCPU, r.Elapsed, cpus) }
 
 // Report is one run's numbers.
 type Report struct {
 	Config
 	Start                 time.Time
 	Machine               string
+	CPUs                  int
 	LoadBefore, LoadAfter string // /proc/loadavg: other work on the machine skews every number
 	RedisVersion          string
+	WrkVersion            string
 	RedisGET, RedisSET    RedisResult
-	Lookup, Register      loadgen.Result
-	LookupWarm, Heartbeat loadgen.Result
-	// At LightConns connections: latency when the machine is not saturated.
-	LightLookup, LightRegister loadgen.Result
+	// At Concurrency connections.
+	Lookup, Register      Result
+	LookupWarm, Heartbeat Result
 	// Lookups on a registry with LOOKUP_CACHE_TTL=LookupCacheTTL.
-	CachedLookup loadgen.Result
+	CachedLookup Result
+	// At each of Sweep's connection counts, in that order.
+	LookupSweep, RegisterSweep []Result
 	// Rounds holds every round's report when RunRounds ran several; this
-	// report is the one with the median lookup ratio.
+	// report is the median one (see MedianOf).
 	Rounds []Report
+	// MedianOf is how many rounds the median was taken from: those with
+	// at most MaxOtherShare other CPU, or all when none was that quiet.
+	MedianOf int
+}
+
+// MaxOtherShare is the most other work (as a share of the machine, see
+// Result.OtherCPU) a round may have had to count for the median.
+const MaxOtherShare = 0.10
+
+// Disturbed says other work in this machine took more than MaxOtherShare
+// of it during redis-benchmark or during the registry runs.
+func (r Report) Disturbed() bool {
+	return r.RedisGET.OtherShare(r.CPUs) > MaxOtherShare || r.otherShare() > MaxOtherShare
 }
 
 // RunRounds runs n complete rounds (fresh Redis and registries each) and
-// returns the round with the median lookup/GET ratio, the others in Rounds:
-// on a shared machine one round can land on a burst of other work.
+// returns the round with the median lookup/GET ratio among the undisturbed
+// ones (all when every one was disturbed), every round in Rounds: on a
+// shared machine one round can land on a burst of other work.
 func RunRounds(ctx context.Context, cfg Config, n int, log io.Writer) (Report, error) {
 	var all []Report
 	for i := range max(n, 1) {
@@ -94,20 +123,36 @@ func RunRounds(ctx context.Context, cfg Config, n int, log io.Writer) (Report, e
 		}
 		all = append(all, rep)
 	}
-	sorted := slices.Clone(all)
-	slices.SortFunc(sorted, func(a, b Report) int { return cmp.Compare(a.LookupRatio(), b.LookupRatio()) })
-	median := sorted[len(sorted)/2]
-	if len(all) > 1 {
-		median.Rounds = all
+	return pickMedian(all), nil
+}
+
+// pickMedian is the round with the median lookup ratio among the
+// undisturbed rounds (the lower one of two), or among all when every
+// round was disturbed.
+func pickMedian(all []Report) Report {
+	var quiet []Report
+	for _, r := range all {
+		if !r.Disturbed() {
+			quiet = append(quiet, r)
+		}
 	}
-	return median, nil
+	if len(quiet) == 0 {
+		quiet = slices.Clone(all)
+	}
+	slices.SortStableFunc(quiet, func(a, b Report) int { return cmp.Compare(a.LookupRatio(), b.LookupRatio()) })
+	median := quiet[(len(quiet)-1)/2]
+	if len(all) > 1 {
+		median.Rounds, median.MedianOf = all, len(quiet)
+	}
+	return median
 }
 
 // Run starts Redis, runs redis-benchmark, starts the registry on that
-// Redis, measures lookups and registrations, and stops what it started.
+// Redis, measures lookups and registrations with wrk, and stops what it
+// started.
 func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
-	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), RedisVersion: version(ctx, cfg.RedisServer),
-		LoadBefore: loadavg()}
+	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), CPUs: runtime.NumCPU(), RedisVersion: version(ctx, cfg.RedisServer, "--version"),
+		WrkVersion: version(ctx, cfg.Wrk, "-v"), LoadBefore: loadavg()}
 	redisPort := freePort()
 	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
 	redis, err := start(ctx, cfg.WorkDir, "redis", nil, cfg.RedisServer,
@@ -117,12 +162,13 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		return rep, err
 	}
 	defer stop(redis)
+	redisPID := redis.Process.Pid
 	if err := poll(ctx, 10*time.Second, func() error { return ping(redisAddr) }); err != nil {
 		return rep, fmt.Errorf("redis-server on %s: %w", redisAddr, err)
 	}
 
 	fmt.Fprintf(log, "redis-benchmark -t get,set -n %d -c %d -P 1 on %s\n", cfg.RedisRequests, cfg.Concurrency, redisAddr)
-	results, err := redisBenchmark(ctx, cfg, redisPort)
+	results, err := redisBenchmark(ctx, cfg, redisPort, redisPID)
 	if err != nil {
 		return rep, err
 	}
@@ -137,28 +183,29 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	if rep.RedisGET.RPS == 0 || rep.RedisSET.RPS == 0 {
 		return rep, fmt.Errorf("redis-benchmark: no GET or SET result in %+v", results)
 	}
-	fmt.Fprintf(log, "redis GET %.0f req/s p99 %s; SET %.0f req/s p99 %s\n",
-		rep.RedisGET.RPS, rep.RedisGET.P99, rep.RedisSET.RPS, rep.RedisSET.P99)
+	fmt.Fprintf(log, "redis GET %.0f req/s p99 %s; SET %.0f req/s p99 %s; CPU/request: redis-benchmark %s, redis %s; other CPU %s\n",
+		rep.RedisGET.RPS, rep.RedisGET.P99, rep.RedisSET.RPS, rep.RedisSET.P99, rep.RedisGET.LoadGenCPU, rep.RedisGET.RedisCPU,
+		rep.RedisGET.OtherCPU)
 
 	redisURL := "redis://" + redisAddr
 	if cfg.RedisQuery != "" {
 		redisURL += "?" + cfg.RedisQuery
 	}
-	startRegistry := func(name string, env ...string) (string, func(), error) {
+	startRegistry := func(name string, env ...string) (string, int, func(), error) {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort())
 		reg, err := start(ctx, cfg.WorkDir, name, append(append([]string{
 			"REGISTRY_ADDR=" + addr, "REDIS_URL=" + redisURL, "REGISTRY_TTL=600s", "LOG_LEVEL=warn",
 		}, cfg.RegistryEnv...), env...), cfg.Registry)
 		if err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		if err := poll(ctx, 10*time.Second, func() error { return healthy("http://" + addr + "/health") }); err != nil {
 			stop(reg)
-			return "", nil, fmt.Errorf("%s on %s: %w (log in %s)", name, addr, err, cfg.WorkDir)
+			return "", 0, nil, fmt.Errorf("%s on %s: %w (log in %s)", name, addr, err, cfg.WorkDir)
 		}
-		return addr, func() { stop(reg) }, nil
+		return addr, reg.Process.Pid, func() { stop(reg) }, nil
 	}
-	regAddr, stopReg, err := startRegistry("registry")
+	regAddr, regPID, stopReg, err := startRegistry("registry")
 	if err != nil {
 		return rep, err
 	}
@@ -167,79 +214,86 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		return rep, err
 	}
 
-	lookups := make([]loadgen.Request, cfg.Services)
+	lookups := make([]request, cfg.Services)
 	for i := range lookups {
-		lookups[i] = loadgen.Request{Method: http.MethodGet, Path: "/services/" + serviceName(i)}
+		lookups[i] = request{Method: http.MethodGet, Path: "/services/" + serviceName(i)}
 	}
-	registers := make([]loadgen.Request, cfg.Instances)
+	registers := make([]request, cfg.Instances)
 	for i := range registers {
-		registers[i] = loadgen.Request{Method: http.MethodPost, Path: "/register", Body: registerBody(i%cfg.Services, i)}
+		registers[i] = request{Method: http.MethodPost, Path: "/register", Body: registerBody(i%cfg.Services, i)}
 	}
-	heartbeats := make([]loadgen.Request, cfg.Services)
+	heartbeats := make([]request, cfg.Services)
 	for i := range heartbeats {
-		heartbeats[i] = loadgen.Request{Method: http.MethodPost, Path: "/heartbeat", Body: []byte(
+		heartbeats[i] = request{Method: http.MethodPost, Path: "/heartbeat", Body: []byte(
 			`{"service_name":"` + serviceName(i) + `","instance_id":"` + instanceID(i) + `"}`)}
 	}
-	conns := cfg.Concurrency
-	measure := func(name string, reqs []loadgen.Request, d time.Duration, n int) (loadgen.Result, error) {
-		res, err := loadgen.Run(ctx, loadgen.Config{
-			Addr: regAddr, Concurrency: conns, Requests: n, Duration: d,
-			Next: func(i int) loadgen.Request { return reqs[i%len(reqs)] },
-		})
-		if err == nil {
-			fmt.Fprintf(log, "%-10s %s\n", name, res)
-			// A rare 503 (a Redis call over REDIS_TIMEOUT on a busy
-			// machine) is part of the result, shown in the table; many
-			// mean the run measured something broken.
-			if res.Errors*100 > res.Requests {
-				err = fmt.Errorf("%s: %d errors in %d requests (%s)", name, res.Errors, res.Requests, res.FirstError)
-			}
+	scripts := map[string]string{}
+	for name, reqs := range map[string][]request{"lookup": lookups, "register": registers, "heartbeat": heartbeats} {
+		if scripts[name], err = writeWrkScript(cfg.WorkDir, name, reqs); err != nil {
+			return rep, err
 		}
-		return res, err
 	}
+
 	// Lookups run while each service has its one pre-registered instance;
 	// the register runs then add instances to every service.
 	// The same lookups on a second registry that may answer from reads up
 	// to LOOKUP_CACHE_TTL old, on the same Redis and data; idle otherwise.
-	cachedAddr := ""
+	cachedAddr, cachedPID := "", 0
 	if cfg.LookupCacheTTL > 0 {
-		addr, stopCached, err := startRegistry("registry-cached", "LOOKUP_CACHE_TTL="+cfg.LookupCacheTTL.String())
+		addr, pid, stopCached, err := startRegistry("registry-cached", "LOOKUP_CACHE_TTL="+cfg.LookupCacheTTL.String())
 		if err != nil {
 			return rep, err
 		}
 		defer stopCached()
-		cachedAddr = addr
+		cachedAddr, cachedPID = addr, pid
 	}
-	mainAddr := regAddr
-	runs := []struct {
-		name  string
-		addr  string
-		conns int
-		reqs  []loadgen.Request
-		d     time.Duration
-		into  *loadgen.Result
-	}{
-		{"warm-up", mainAddr, cfg.Concurrency, lookups, cfg.Warmup, &rep.LookupWarm},
-		{"lookup", mainAddr, cfg.Concurrency, lookups, cfg.Duration, &rep.Lookup},
-		{fmt.Sprintf("lookup c=%d", cfg.LightConns), mainAddr, cfg.LightConns, lookups, cfg.Duration / 2, &rep.LightLookup},
-		{"warm-up cached", cachedAddr, cfg.Concurrency, lookups, cfg.Warmup, new(loadgen.Result)},
-		{"lookup cached", cachedAddr, cfg.Concurrency, lookups, cfg.Duration, &rep.CachedLookup},
-		{"register", mainAddr, cfg.Concurrency, registers, cfg.Duration, &rep.Register},
-		{fmt.Sprintf("register c=%d", cfg.LightConns), mainAddr, cfg.LightConns, registers, cfg.Duration / 2, &rep.LightRegister},
-		{"heartbeat", mainAddr, cfg.Concurrency, heartbeats, cfg.Duration, &rep.Heartbeat},
+	type run struct {
+		name   string
+		addr   string
+		pid    int
+		conns  int
+		script string
+		d      time.Duration
+		into   *Result
 	}
+	c := cfg.Concurrency
+	runs := []run{
+		{"warm-up", regAddr, regPID, c, scripts["lookup"], cfg.Warmup, &rep.LookupWarm},
+		{"lookup", regAddr, regPID, c, scripts["lookup"], cfg.Duration, &rep.Lookup},
+	}
+	rep.LookupSweep = make([]Result, len(cfg.Sweep))
+	rep.RegisterSweep = make([]Result, len(cfg.Sweep))
+	for i, n := range cfg.Sweep {
+		runs = append(runs, run{"lookup", regAddr, regPID, n, scripts["lookup"], cfg.SweepDuration, &rep.LookupSweep[i]})
+	}
+	if cachedAddr != "" {
+		runs = append(runs,
+			run{"warm-up cached", cachedAddr, cachedPID, c, scripts["lookup"], cfg.Warmup, new(Result)},
+			run{"lookup cached", cachedAddr, cachedPID, c, scripts["lookup"], cfg.Duration, &rep.CachedLookup})
+	}
+	runs = append(runs, run{"register", regAddr, regPID, c, scripts["register"], cfg.Duration, &rep.Register})
+	for i, n := range cfg.Sweep {
+		runs = append(runs, run{"register", regAddr, regPID, n, scripts["register"], cfg.SweepDuration, &rep.RegisterSweep[i]})
+	}
+	runs = append(runs, run{"heartbeat", regAddr, regPID, c, scripts["heartbeat"], cfg.Duration, &rep.Heartbeat})
 	for _, r := range runs {
-		if r.conns <= 0 || r.addr == "" {
+		if r.conns <= 0 || r.d <= 0 {
 			continue
 		}
-		conns, regAddr = r.conns, r.addr
-		if *r.into, err = measure(r.name, r.reqs, r.d, cfg.MaxRequests); err != nil {
-			return rep, err
-		}
+		res, err := runWrk(ctx, cfg.Wrk, r.script, r.addr, r.conns, r.d, r.pid, redisPID)
 		if ctx.Err() != nil {
 			// Cut short (a signal): the numbers would be partial.
 			return rep, fmt.Errorf("interrupted during %s: %w", r.name, ctx.Err())
 		}
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", r.name, err)
+		}
+		fmt.Fprintf(log, "%-14s %s\n", r.name, res)
+		if res.TooManyErrors() {
+			return rep, fmt.Errorf("%s at %d connections: %s errors in %d requests; registry log in %s",
+				r.name, r.conns, res.ErrorText(), res.Requests, cfg.WorkDir)
+		}
+		*r.into = res
 	}
 	rep.LoadAfter = loadavg()
 	return rep, nil
@@ -280,14 +334,30 @@ func preRegister(ctx context.Context, addr string, n int) error {
 
 // redisBenchmark runs redis-benchmark with --csv, whose columns (Redis 7)
 // are test, rps, avg, min, p50, p95, p99, max (milliseconds).
-func redisBenchmark(ctx context.Context, cfg Config, port int) ([]RedisResult, error) {
-	out, err := exec.CommandContext(ctx, cfg.RedisBenchmark, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
+// It also measures redis-benchmark's and Redis's (pid redisPID) CPU per
+// request over the whole run.
+func redisBenchmark(ctx context.Context, cfg Config, port, redisPID int) ([]RedisResult, error) {
+	cmd := exec.CommandContext(ctx, cfg.RedisBenchmark, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-t", "get,set", "-n", strconv.Itoa(cfg.RedisRequests), "-c", strconv.Itoa(cfg.Concurrency),
-		"-P", "1", "--csv").Output()
+		"-P", "1", "--csv")
+	before, busyBefore, t0 := procCPU(redisPID), machineBusy(), time.Now()
+	out, err := cmd.Output()
+	redisCPU, busy, elapsed := procCPU(redisPID)-before, machineBusy()-busyBefore, time.Since(t0)
 	if err != nil {
 		return nil, fmt.Errorf("redis-benchmark: %w", err)
 	}
-	return parseCSV(string(out))
+	res, err := parseCSV(string(out))
+	if err != nil {
+		return nil, err
+	}
+	if n := time.Duration(len(res) * cfg.RedisRequests); n > 0 {
+		gen := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		for i := range res {
+			res[i].LoadGenCPU, res[i].RedisCPU = gen/n, redisCPU/n
+			res[i].OtherCPU, res[i].Elapsed = max(0, busy-gen-redisCPU), elapsed
+		}
+	}
+	return res, nil
 }
 
 func parseCSV(out string) ([]RedisResult, error) {
@@ -420,12 +490,16 @@ func freePort() int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func version(ctx context.Context, bin string) string {
-	out, err := exec.CommandContext(ctx, bin, "--version").Output()
-	if err != nil {
+// version is the first line bin prints for flag (wrk -v exits 1 after
+// printing it), or "unknown".
+func version(ctx context.Context, bin, flag string) string {
+	out, _ := exec.CommandContext(ctx, bin, flag).CombinedOutput()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	line, _, _ = strings.Cut(line, " Copyright")
+	if line == "" {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(line)
 }
 
 // loadavg is the 1, 5 and 15 minute load averages, or "unknown".

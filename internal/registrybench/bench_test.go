@@ -1,11 +1,17 @@
 package registrybench
 
 import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"github.com/vertice/vertice/internal/loadgen"
 )
 
 func TestParseCSV(t *testing.T) {
@@ -26,18 +32,321 @@ func TestParseCSV(t *testing.T) {
 	}
 }
 
-func TestMarkdownQuotesRatioAndGoals(t *testing.T) {
-	r := Report{
-		Config:   Config{Concurrency: 50, LightConns: 4, RedisRequests: 100000, Services: 100, Duration: 10 * time.Second},
-		RedisGET: RedisResult{Test: "GET", RPS: 40000}, RedisSET: RedisResult{Test: "SET", RPS: 40000},
-		Lookup:   loadgen.Result{RPS: 24000, P99: 1500 * time.Microsecond},
-		Register: loadgen.Result{RPS: 10000, P99: 6 * time.Millisecond},
+func readSample(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	md := r.Markdown()
-	for _, want := range []string{"go tool mage bench:registry", "**0.60× GET**", "0.25× SET",
-		"lookup ≥ 0.5× redis-benchmark GET: 0.60× (met)", "register p99 ≤ 5.00 ms: 6.00 ms (NOT met)", "light load"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("report lacks %q:\n%s", want, md)
+	return string(b)
+}
+
+// The samples are wrk 4.1 (Debian) output captured against the registry.
+func TestParseWrkSamples(t *testing.T) {
+	for _, tc := range []struct {
+		file      string
+		want      Result
+		errText   string
+		tooMany   bool
+		wantError bool
+	}{
+		{file: "wrk_register.txt", want: Result{Requests: 17565, Elapsed: 2 * time.Second, RPS: 8761.84,
+			P50: 787 * time.Microsecond, P75: 1060 * time.Microsecond, P90: 1620 * time.Microsecond, P99: 4030 * time.Microsecond},
+			errText: "0"},
+		{file: "wrk_lookup_non2xx.txt", want: Result{Requests: 46674, Elapsed: 3010 * time.Millisecond, RPS: 15483.91,
+			P50: 2670 * time.Microsecond, P75: 4030 * time.Microsecond, P90: 5800 * time.Microsecond, P99: 14120 * time.Microsecond,
+			Non2xx: 15558}, errText: "15558 (non-2xx 15558)", tooMany: true},
+		{file: "wrk_lookup_timeout.txt", want: Result{Requests: 16275, Elapsed: 4010 * time.Millisecond, RPS: 4058.38,
+			P50: 407 * time.Microsecond, P75: 552 * time.Microsecond, P90: 745 * time.Microsecond, P99: 3150 * time.Microsecond,
+			Timeout: 4}, errText: "4 (timeout 4)"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := parseWrk(readSample(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !durClose(got.Elapsed, tc.want.Elapsed) || !durClose(got.P50, tc.want.P50) || !durClose(got.P75, tc.want.P75) ||
+				!durClose(got.P90, tc.want.P90) || !durClose(got.P99, tc.want.P99) {
+				t.Errorf("times: got %+v\nwant %+v", got, tc.want)
+			}
+			got.Elapsed, got.P50, got.P75, got.P90, got.P99 = tc.want.Elapsed, tc.want.P50, tc.want.P75, tc.want.P90, tc.want.P99
+			if got != tc.want {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+			if got.ErrorText() != tc.errText || got.TooManyErrors() != tc.tooMany {
+				t.Errorf("errors %q, too many %v; want %q, %v", got.ErrorText(), got.TooManyErrors(), tc.errText, tc.tooMany)
+			}
+		})
+	}
+}
+
+// durClose allows for float rounding in "2.67ms" and the like.
+func durClose(a, b time.Duration) bool { return a-b < time.Microsecond && b-a < time.Microsecond }
+
+func TestParseWrkRejectsIncompleteOutput(t *testing.T) {
+	full := readSample(t, "wrk_register.txt")
+	var noLatency []string
+	inDist := false
+	for _, l := range strings.Split(full, "\n") {
+		if strings.TrimSpace(l) == "Latency Distribution" {
+			inDist = true
+			continue
 		}
+		if inDist && strings.Contains(l, "%") {
+			continue
+		}
+		inDist = false
+		noLatency = append(noLatency, l)
+	}
+	for name, out := range map[string]string{
+		"empty (wrk could not connect)": "",
+		"no --latency":                  strings.Join(noLatency, "\n"),
+		"no Requests/sec":               strings.Replace(full, "Requests/sec:", "Requests per sec:", 1),
+		"bad unit":                      strings.Replace(full, "787.00us", "787.00qs", 1),
+	} {
+		if _, err := parseWrk(out); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+func TestParseWrkDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"823.00us": 823 * time.Microsecond, "2.67ms": 2670 * time.Microsecond, "1.02s": 1020 * time.Millisecond,
+		"2.00m": 2 * time.Minute, "1h": time.Hour,
+	} {
+		got, err := parseWrkDuration(in)
+		if err != nil || !durClose(got, want) {
+			t.Errorf("%s: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "12", "ms", "1.2x"} {
+		if _, err := parseWrkDuration(in); err == nil {
+			t.Errorf("%q: want an error", in)
+		}
+	}
+}
+
+func TestParseProcStatCPU(t *testing.T) {
+	// The command name may hold spaces and parentheses; utime and stime are
+	// fields 14 and 15.
+	stat := "4242 (redis (a b)) S 1 4242 4242 0 -1 4194560 120 0 0 0 250 50 0 0 20 0 4 0 5 0 0\n"
+	if got := parseProcStatCPU(stat); got != 3*time.Second {
+		t.Fatalf("got %v, want 3s", got)
+	}
+	if got := parseProcStatBusy("cpu  64663 7 33971 194650 664 1 4058 2 5 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"); got != (64663+7+33971+1+4058+2)*10*time.Millisecond {
+		t.Fatalf("busy %v", got)
+	}
+	if got := parseProcStatBusy("intr 1 2 3\n"); got != 0 {
+		t.Fatalf("busy %v for a file without a cpu line", got)
+	}
+	if got := parseProcStatCPU("garbage"); got != 0 {
+		t.Fatalf("got %v for garbage", got)
+	}
+	for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	if procCPU(os.Getpid()) <= 0 {
+		t.Fatal("no CPU time for this process after a busy loop")
+	}
+}
+
+func TestLuaString(t *testing.T) {
+	got := luaString("a\"b\\c\nd\té")
+	want := `"a\"b\\c\010d\009\195\169"`
+	if got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// TestWrkScriptInWrk runs a generated script in the real wrk against a
+// recording server: the requests arrive in turn, with their bodies intact
+// and Content-Type set on POSTs, and failures are counted.
+func TestWrkScriptInWrk(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk not on PATH")
+	}
+	type seen struct{ method, path, ctype, body string }
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{r.Method, r.URL.Path, r.Header.Get("Content-Type"), string(b)})
+		mu.Unlock()
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	reqs := []request{
+		{Method: http.MethodGet, Path: "/services/a"},
+		{Method: http.MethodPost, Path: "/register", Body: []byte(`{"service_name":"q\"uote\\d é","n":1}`)},
+		{Method: http.MethodGet, Path: "/fail"},
+	}
+	script, err := writeWrkScript(t.TempDir(), "test", reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Listener.Addr().(*net.TCPAddr).String()
+	res, err := runWrk(context.Background(), wrk, script, addr, 1, time.Second, os.Getpid(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if res.Requests < 3 || len(got) < res.Requests {
+		t.Fatalf("wrk answered %d, server saw %d", res.Requests, len(got))
+	}
+	// wrk calls request() once before the run (to count pipelined
+	// requests), so the cycle starts wherever that left it.
+	off := -1
+	for j, r := range reqs {
+		if r.Path == got[0].path {
+			off = j
+		}
+	}
+	for i, s := range got {
+		r := reqs[(i+off+len(reqs))%len(reqs)]
+		want := seen{r.Method, r.Path, "", string(r.Body)}
+		if r.Body != nil {
+			want.ctype = "application/json"
+		}
+		if s != want {
+			t.Fatalf("request %d: got %+v, want %+v", i, s, want)
+		}
+	}
+	if third := res.Requests / 3; res.Non2xx < third || res.Non2xx > third+1 || !res.TooManyErrors() {
+		t.Errorf("non-2xx %d of %d (too many: %v); want a third", res.Non2xx, res.Requests, res.TooManyErrors())
+	}
+	if res.Conns != 1 || res.RPS <= 0 || res.P99 <= 0 || res.LoadGenCPU <= 0 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestBestUnder(t *testing.T) {
+	pts := []Result{
+		{Conns: 1, Requests: 100, RPS: 4000, P99: 500 * time.Microsecond},
+		{Conns: 8, Requests: 100, RPS: 12000, P99: 1900 * time.Microsecond},
+		{Conns: 16, Requests: 100, RPS: 14000, P99: 1800 * time.Microsecond, Timeout: 1}, // errors disqualify
+		{Conns: 32, Requests: 100, RPS: 15000, P99: 3 * time.Millisecond},
+	}
+	if p, ok := BestUnder(pts, 2*time.Millisecond); !ok || p.Conns != 8 {
+		t.Fatalf("got %+v, %v; want the 8-connection point", p, ok)
+	}
+	if p, ok := BestUnder(pts, 400*time.Microsecond); ok {
+		t.Fatalf("got %+v; want none under 0.4 ms", p)
+	}
+}
+
+func sampleReport(lookup50P99 time.Duration, bestLookupRPS float64) Report {
+	r := Report{
+		CPUs: 2,
+		Config: Config{Concurrency: 50, RedisRequests: 100000, Services: 100, Duration: 5 * time.Second,
+			SweepDuration: 3 * time.Second, Sweep: []int{1, 8, 32}, LookupCacheTTL: time.Second},
+		RedisGET: RedisResult{Test: "GET", RPS: 40000, P99: time.Millisecond, LoadGenCPU: 10 * time.Microsecond, RedisCPU: 8 * time.Microsecond},
+		RedisSET: RedisResult{Test: "SET", RPS: 40000, P99: time.Millisecond},
+		Lookup: Result{Conns: 50, Requests: 80000, RPS: 16000, P99: lookup50P99, Elapsed: 5 * time.Second,
+			OtherCPU: 2500 * time.Millisecond, LoadGenCPU: 800 * time.Millisecond, RegistryCPU: 4 * time.Second, RedisCPU: 800 * time.Millisecond},
+		Register:     Result{Conns: 50, Requests: 50000, RPS: 10000, P99: 6 * time.Millisecond},
+		Heartbeat:    Result{Conns: 50, Requests: 50000, RPS: 11000, P99: 6 * time.Millisecond},
+		CachedLookup: Result{Conns: 50, Requests: 120000, RPS: 28000, P99: 6 * time.Millisecond},
+		LookupSweep: []Result{
+			{Conns: 1, Requests: 9000, RPS: 3000, P50: 300 * time.Microsecond, P99: 600 * time.Microsecond},
+			{Conns: 8, Requests: 9000, RPS: bestLookupRPS, P50: 500 * time.Microsecond, P99: 1500 * time.Microsecond},
+			{Conns: 32, Requests: 9000, RPS: 15000, P99: 4 * time.Millisecond, Non2xx: 2},
+		},
+		RegisterSweep: []Result{
+			{Conns: 1, Requests: 9000, RPS: 2500, P99: 800 * time.Microsecond},
+			{Conns: 8, Requests: 9000, RPS: 9000, P99: 4 * time.Millisecond},
+			{Conns: 32, Requests: 9000, RPS: 9500, P99: 5500 * time.Microsecond},
+		},
+	}
+	return r
+}
+
+func TestMarkdownBothReadings(t *testing.T) {
+	r := sampleReport(7*time.Millisecond, 24000)
+	// Rounds: the goal at 50 connections is never met; the SLO reading in
+	// two of three rounds.
+	r.Rounds = []Report{r, sampleReport(7*time.Millisecond, 18000), r}
+	md := r.Markdown()
+	for _, want := range []string{
+		"go tool mage bench:registry",
+		"| registry GET /services/{name} | 50 | 16000 | 0.00 ms | 7.00 ms | **0.40× GET** | 10 / 50 / 10 | 25 % | 0 |",
+		"| redis-benchmark GET | 50 | 40000 | 0.00 ms | 1.00 ms | 1 | 10 / – / 8 | 0 % | – |",
+		"LOOKUP_CACHE_TTL=1s | 50 | 28000",
+		"- lookup ≥ 0.5× redis-benchmark GET: 0.40× (NOT met; met in 0 of 3 rounds)",
+		"- lookup p99 ≤ 2.00 ms: 7.00 ms (NOT met; met in 0 of 3 rounds)",
+		"- register p99 ≤ 5.00 ms: 6.00 ms (NOT met; met in 0 of 3 rounds)",
+		"- lookup ≥ 0.5× redis-benchmark GET with p99 ≤ 2.00 ms: 24000/s = 0.60× GET (at 8 connections, p99 1.50 ms) (met; met in 2 of 3 rounds)",
+		"- register p99 ≤ 5.00 ms: up to 9000/s = 0.23× SET (at 8 connections, p99 4.00 ms) (met; met in 3 of 3 rounds)",
+		"| 8 | 24000 | 0.50 ms | 1.50 ms ✓ | 9000 | 0.00 ms | 4.00 ms ✓ | 0 % / 0 % |",
+		"| 32 | 15000 | 0.00 ms | 4.00 ms, errors 2 (non-2xx 2) | 9500 | 0.00 ms | 5.50 ms | 0 % / 0 % |",
+		"| 50 | 16000 | 0.00 ms | 7.00 ms | 10000 | 0.00 ms | 6.00 ms | 25 % / 0 % |",
+		"a lookup costs wrk 10 µs, the registry 50 µs and Redis 10 µs",
+		"register p99 6.00 ms (redis-benchmark CPU 10 µs/request; other CPU: 0 % during redis-benchmark, 25 % during the rest)",
+		"Per request wrk costs 1.0× what redis-benchmark costs, and the registry 6.2× what Redis costs",
+		// 16000/s × 70 µs = 1.12 of 2 CPUs; 0.5× 40000/s needs 2 ÷ 20000 = 100 µs, 56 µs at 56 %.
+		"a lookup costs 70 µs of CPU in all (wrk, registry, Redis); at 16000/s that keeps 56 % of the 2 CPUs busy",
+		"0.5× GET (20000/s) needs at most 100 µs in all with every CPU busy, 56 µs at this run's 56 %: about 14 µs less per lookup than now.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+	r.Lookup.RPS = 10000 // 70 µs at 10000/s: 35 % busy, 35 µs budget
+	r.RedisGET.RPS = 10000
+	if md := r.Markdown(); !strings.Contains(md, "5000/s) needs at most 400 µs in all with every CPU busy, 140 µs at this run's 35 %, which this run is within.") {
+		t.Errorf("within budget not said:\n%s", md)
+	}
+}
+
+func TestGoalsNoPointWithinBound(t *testing.T) {
+	r := sampleReport(7*time.Millisecond, 24000)
+	r.LookupSweep, r.RegisterSweep = nil, nil
+	g := r.Goals()
+	for _, want := range []string{"no connection count had an error-free lookup p99 ≤ 2.00 ms (NOT met)",
+		"no connection count had an error-free register p99 ≤ 5.00 ms (NOT met)"} {
+		if !strings.Contains(g, want) {
+			t.Errorf("goals lack %q:\n%s", want, g)
+		}
+	}
+	// Meeting the goal at 50 connections.
+	r.Lookup.RPS, r.Lookup.P99 = 21000, 1900*time.Microsecond
+	if g := r.Goals(); !strings.Contains(g, "lookup ≥ 0.5× redis-benchmark GET: 0.53× (met)") ||
+		!strings.Contains(g, "lookup p99 ≤ 2.00 ms: 1.90 ms (met)") {
+		t.Errorf("goals:\n%s", g)
+	}
+}
+
+func TestPickMedianSkipsDisturbedRounds(t *testing.T) {
+	round := func(lookupRPS float64, other time.Duration) Report {
+		r := sampleReport(7*time.Millisecond, 24000)
+		r.Lookup.RPS, r.Lookup.OtherCPU = lookupRPS, other // 5 s on 2 CPUs: 1 s is 10 %
+		return r
+	}
+	quietHigh, quietLow, busy := round(23200, 0), round(16000, time.Second), round(17200, 3*time.Second)
+	got := pickMedian([]Report{quietHigh, busy, quietLow})
+	if got.Lookup.RPS != 16000 || got.MedianOf != 2 || len(got.Rounds) != 3 {
+		t.Fatalf("got lookup %.0f/s from %d of %d rounds; want the lower quiet one, 2 of 3", got.Lookup.RPS, got.MedianOf, len(got.Rounds))
+	}
+	md := got.Markdown()
+	for _, want := range []string{"among the 2 with at most 10 % other CPU (the lower middle one)", ", disturbed;"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if got := pickMedian([]Report{quietHigh, quietLow, round(17200, 0)}); got.Lookup.RPS != 17200 || got.MedianOf != 3 {
+		t.Errorf("all quiet: got %.0f/s of %d", got.Lookup.RPS, got.MedianOf)
+	}
+	if got := pickMedian([]Report{busy, round(23200, 4*time.Second), round(16000, 2*time.Second)}); got.Lookup.RPS != 17200 ||
+		got.MedianOf != 3 || !strings.Contains(got.Markdown(), "all 3 (every one had more than 10 % other CPU)") {
+		t.Errorf("all disturbed: got %.0f/s of %d", got.Lookup.RPS, got.MedianOf)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vertice/vertice/internal/wrk"
 )
 
 func TestParseCSV(t *testing.T) {
@@ -29,101 +31,6 @@ func TestParseCSV(t *testing.T) {
 	}
 	if _, err := parseCSV("ERR connection refused\n"); err == nil {
 		t.Fatal("want an error for output without results")
-	}
-}
-
-func readSample(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// The samples are wrk 4.1 (Debian) output captured against the registry.
-func TestParseWrkSamples(t *testing.T) {
-	for _, tc := range []struct {
-		file      string
-		want      Result
-		errText   string
-		tooMany   bool
-		wantError bool
-	}{
-		{file: "wrk_register.txt", want: Result{Requests: 17565, Elapsed: 2 * time.Second, RPS: 8761.84,
-			P50: 787 * time.Microsecond, P75: 1060 * time.Microsecond, P90: 1620 * time.Microsecond, P99: 4030 * time.Microsecond},
-			errText: "0"},
-		{file: "wrk_lookup_non2xx.txt", want: Result{Requests: 46674, Elapsed: 3010 * time.Millisecond, RPS: 15483.91,
-			P50: 2670 * time.Microsecond, P75: 4030 * time.Microsecond, P90: 5800 * time.Microsecond, P99: 14120 * time.Microsecond,
-			Non2xx: 15558}, errText: "15558 (non-2xx 15558)", tooMany: true},
-		{file: "wrk_lookup_timeout.txt", want: Result{Requests: 16275, Elapsed: 4010 * time.Millisecond, RPS: 4058.38,
-			P50: 407 * time.Microsecond, P75: 552 * time.Microsecond, P90: 745 * time.Microsecond, P99: 3150 * time.Microsecond,
-			Timeout: 4}, errText: "4 (timeout 4)"},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			got, err := parseWrk(readSample(t, tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !durClose(got.Elapsed, tc.want.Elapsed) || !durClose(got.P50, tc.want.P50) || !durClose(got.P75, tc.want.P75) ||
-				!durClose(got.P90, tc.want.P90) || !durClose(got.P99, tc.want.P99) {
-				t.Errorf("times: got %+v\nwant %+v", got, tc.want)
-			}
-			got.Elapsed, got.P50, got.P75, got.P90, got.P99 = tc.want.Elapsed, tc.want.P50, tc.want.P75, tc.want.P90, tc.want.P99
-			if got != tc.want {
-				t.Errorf("got  %+v\nwant %+v", got, tc.want)
-			}
-			if got.ErrorText() != tc.errText || got.TooManyErrors() != tc.tooMany {
-				t.Errorf("errors %q, too many %v; want %q, %v", got.ErrorText(), got.TooManyErrors(), tc.errText, tc.tooMany)
-			}
-		})
-	}
-}
-
-// durClose allows for float rounding in "2.67ms" and the like.
-func durClose(a, b time.Duration) bool { return a-b < time.Microsecond && b-a < time.Microsecond }
-
-func TestParseWrkRejectsIncompleteOutput(t *testing.T) {
-	full := readSample(t, "wrk_register.txt")
-	var noLatency []string
-	inDist := false
-	for _, l := range strings.Split(full, "\n") {
-		if strings.TrimSpace(l) == "Latency Distribution" {
-			inDist = true
-			continue
-		}
-		if inDist && strings.Contains(l, "%") {
-			continue
-		}
-		inDist = false
-		noLatency = append(noLatency, l)
-	}
-	for name, out := range map[string]string{
-		"empty (wrk could not connect)": "",
-		"no --latency":                  strings.Join(noLatency, "\n"),
-		"no Requests/sec":               strings.Replace(full, "Requests/sec:", "Requests per sec:", 1),
-		"bad unit":                      strings.Replace(full, "787.00us", "787.00qs", 1),
-	} {
-		if _, err := parseWrk(out); err == nil {
-			t.Errorf("%s: want an error", name)
-		}
-	}
-}
-
-func TestParseWrkDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"823.00us": 823 * time.Microsecond, "2.67ms": 2670 * time.Microsecond, "1.02s": 1020 * time.Millisecond,
-		"2.00m": 2 * time.Minute, "1h": time.Hour,
-	} {
-		got, err := parseWrkDuration(in)
-		if err != nil || !durClose(got, want) {
-			t.Errorf("%s: %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "12", "ms", "1.2x"} {
-		if _, err := parseWrkDuration(in); err == nil {
-			t.Errorf("%q: want an error", in)
-		}
 	}
 }
 
@@ -162,9 +69,12 @@ func TestLuaString(t *testing.T) {
 // recording server: the requests arrive in turn, with their bodies intact
 // and Content-Type set on POSTs, and failures are counted.
 func TestWrkScriptInWrk(t *testing.T) {
-	wrk, err := exec.LookPath("wrk")
+	wrkBin, err := exec.LookPath("wrk")
 	if err != nil {
-		t.Skip("wrk not on PATH")
+		if os.Getenv("CI") != "" {
+			t.Fatal("wrk not on PATH: .ci/run installs Debian's wrk")
+		}
+		t.Skip("wrk not on PATH (apt-get install wrk)")
 	}
 	type seen struct{ method, path, ctype, body string }
 	var mu sync.Mutex
@@ -191,7 +101,7 @@ func TestWrkScriptInWrk(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := srv.Listener.Addr().(*net.TCPAddr).String()
-	res, err := runWrk(context.Background(), wrk, script, addr, 1, time.Second, os.Getpid(), 0)
+	res, err := runWrk(context.Background(), wrkBin, script, addr, 1, time.Second, os.Getpid(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,10 +138,10 @@ func TestWrkScriptInWrk(t *testing.T) {
 
 func TestBestUnder(t *testing.T) {
 	pts := []Result{
-		{Conns: 1, Requests: 100, RPS: 4000, P99: 500 * time.Microsecond},
-		{Conns: 8, Requests: 100, RPS: 12000, P99: 1900 * time.Microsecond},
-		{Conns: 16, Requests: 100, RPS: 14000, P99: 1800 * time.Microsecond, Timeout: 1}, // errors disqualify
-		{Conns: 32, Requests: 100, RPS: 15000, P99: 3 * time.Millisecond},
+		{Conns: 1, Report: wrk.Report{Requests: 100, RPS: 4000, P99: 500 * time.Microsecond}},
+		{Conns: 8, Report: wrk.Report{Requests: 100, RPS: 12000, P99: 1900 * time.Microsecond}},
+		{Conns: 16, Report: wrk.Report{Requests: 100, RPS: 14000, P99: 1800 * time.Microsecond, Timeout: 1}}, // errors disqualify
+		{Conns: 32, Report: wrk.Report{Requests: 100, RPS: 15000, P99: 3 * time.Millisecond}},
 	}
 	if p, ok := BestUnder(pts, 2*time.Millisecond); !ok || p.Conns != 8 {
 		t.Fatalf("got %+v, %v; want the 8-connection point", p, ok)
@@ -246,22 +156,21 @@ func sampleReport(lookup50P99 time.Duration, bestLookupRPS float64) Report {
 		CPUs: 2,
 		Config: Config{Concurrency: 50, RedisRequests: 100000, Services: 100, Duration: 5 * time.Second,
 			SweepDuration: 3 * time.Second, Sweep: []int{1, 8, 32}, LookupCacheTTL: time.Second},
-		RedisGET: RedisResult{Test: "GET", RPS: 40000, P99: time.Millisecond, LoadGenCPU: 10 * time.Microsecond, RedisCPU: 8 * time.Microsecond},
-		RedisSET: RedisResult{Test: "SET", RPS: 40000, P99: time.Millisecond},
-		Lookup: Result{Conns: 50, Requests: 80000, RPS: 16000, P99: lookup50P99, Elapsed: 5 * time.Second,
-			OtherCPU: 2500 * time.Millisecond, LoadGenCPU: 800 * time.Millisecond, RegistryCPU: 4 * time.Second, RedisCPU: 800 * time.Millisecond},
-		Register:     Result{Conns: 50, Requests: 50000, RPS: 10000, P99: 6 * time.Millisecond},
-		Heartbeat:    Result{Conns: 50, Requests: 50000, RPS: 11000, P99: 6 * time.Millisecond},
-		CachedLookup: Result{Conns: 50, Requests: 120000, RPS: 28000, P99: 6 * time.Millisecond},
+		RedisGET:     RedisResult{Test: "GET", RPS: 40000, P99: time.Millisecond, LoadGenCPU: 10 * time.Microsecond, RedisCPU: 8 * time.Microsecond},
+		RedisSET:     RedisResult{Test: "SET", RPS: 40000, P99: time.Millisecond},
+		Lookup:       Result{Conns: 50, OtherCPU: 2500 * time.Millisecond, LoadGenCPU: 800 * time.Millisecond, RegistryCPU: 4 * time.Second, RedisCPU: 800 * time.Millisecond, Report: wrk.Report{Requests: 80000, RPS: 16000, P99: lookup50P99, Elapsed: 5 * time.Second}},
+		Register:     Result{Conns: 50, Report: wrk.Report{Requests: 50000, RPS: 10000, P99: 6 * time.Millisecond}},
+		Heartbeat:    Result{Conns: 50, Report: wrk.Report{Requests: 50000, RPS: 11000, P99: 6 * time.Millisecond}},
+		CachedLookup: Result{Conns: 50, Report: wrk.Report{Requests: 120000, RPS: 28000, P99: 6 * time.Millisecond}},
 		LookupSweep: []Result{
-			{Conns: 1, Requests: 9000, RPS: 3000, P50: 300 * time.Microsecond, P99: 600 * time.Microsecond},
-			{Conns: 8, Requests: 9000, RPS: bestLookupRPS, P50: 500 * time.Microsecond, P99: 1500 * time.Microsecond},
-			{Conns: 32, Requests: 9000, RPS: 15000, P99: 4 * time.Millisecond, Non2xx: 2},
+			{Conns: 1, Report: wrk.Report{Requests: 9000, RPS: 3000, P50: 300 * time.Microsecond, P99: 600 * time.Microsecond}},
+			{Conns: 8, Report: wrk.Report{Requests: 9000, RPS: bestLookupRPS, P50: 500 * time.Microsecond, P99: 1500 * time.Microsecond}},
+			{Conns: 32, Report: wrk.Report{Requests: 9000, RPS: 15000, P99: 4 * time.Millisecond, Non2xx: 2}},
 		},
 		RegisterSweep: []Result{
-			{Conns: 1, Requests: 9000, RPS: 2500, P99: 800 * time.Microsecond},
-			{Conns: 8, Requests: 9000, RPS: 9000, P99: 4 * time.Millisecond},
-			{Conns: 32, Requests: 9000, RPS: 9500, P99: 5500 * time.Microsecond},
+			{Conns: 1, Report: wrk.Report{Requests: 9000, RPS: 2500, P99: 800 * time.Microsecond}},
+			{Conns: 8, Report: wrk.Report{Requests: 9000, RPS: 9000, P99: 4 * time.Millisecond}},
+			{Conns: 32, Report: wrk.Report{Requests: 9000, RPS: 9500, P99: 5500 * time.Microsecond}},
 		},
 	}
 	return r

@@ -1,17 +1,17 @@
 package registrybench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vertice/vertice/internal/wrk"
 )
 
 // The registry workloads run with wrk (C, one thread here, like
@@ -27,18 +27,10 @@ type request struct {
 	Body         []byte
 }
 
-// Result is one wrk run.
+// Result is one wrk run and the CPU it cost.
 type Result struct {
-	Conns    int
-	Requests int // answered, any status
-	Elapsed  time.Duration
-	RPS      float64 // answered requests per second (wrk's Requests/sec)
-	P50, P75 time.Duration
-	P90, P99 time.Duration
-	Non2xx   int // answers with a status outside 2xx and 3xx
-	// Socket errors as wrk counts them; a timeout is a request not answered
-	// within wrk's --timeout, absent from the latencies.
-	Connect, Read, Write, Timeout int
+	wrk.Report
+	Conns int
 	// CPU time (user+system) spent during the run by wrk, by the registry
 	// process that answered and by redis-server.
 	LoadGenCPU, RegistryCPU, RedisCPU time.Duration
@@ -59,34 +51,6 @@ func otherShare(other, elapsed time.Duration, cpus int) float64 {
 	return float64(other) / float64(elapsed*time.Duration(cpus))
 }
 
-// Errors counts failed requests: non-2xx/3xx answers and socket errors.
-func (r Result) Errors() int { return r.Non2xx + r.Connect + r.Read + r.Write + r.Timeout }
-
-// ErrorText describes the errors for the report, "0" when there were none.
-func (r Result) ErrorText() string {
-	if r.Errors() == 0 {
-		return "0"
-	}
-	var parts []string
-	for _, e := range []struct {
-		n    int
-		name string
-	}{{r.Non2xx, "non-2xx"}, {r.Connect, "connect"}, {r.Read, "read"}, {r.Write, "write"}, {r.Timeout, "timeout"}} {
-		if e.n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", e.name, e.n))
-		}
-	}
-	return fmt.Sprintf("%d (%s)", r.Errors(), strings.Join(parts, ", "))
-}
-
-// TooManyErrors says a run measured something broken: more than 1 % of
-// its requests failed (a rare 503, a Redis call over REDIS_TIMEOUT on a
-// busy machine, is part of the result and shown in the table), or nothing
-// was answered at all.
-func (r Result) TooManyErrors() bool {
-	return r.Requests == 0 || r.Errors()*100 > r.Requests+r.Connect+r.Read+r.Write+r.Timeout
-}
-
 // PerRequest is a CPU time divided over the run's answered requests.
 func (r Result) PerRequest(d time.Duration) time.Duration {
 	if r.Requests == 0 {
@@ -99,94 +63,6 @@ func (r Result) String() string {
 	return fmt.Sprintf("c=%d: %d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, errors %s; CPU/request: wrk %s, registry %s, redis %s; other CPU %s",
 		r.Conns, r.Requests, r.Elapsed.Round(time.Millisecond), r.RPS, r.P50, r.P90, r.P99, r.ErrorText(),
 		r.PerRequest(r.LoadGenCPU), r.PerRequest(r.RegistryCPU), r.PerRequest(r.RedisCPU), r.OtherCPU)
-}
-
-var (
-	wrkRequestsRe = regexp.MustCompile(`^\s*(\d+) requests in ([0-9.]+[a-z]+),`)
-	wrkPercentRe  = regexp.MustCompile(`^\s*([0-9.]+)%\s+([0-9.]+[a-z]+)\s*$`)
-	wrkSocketRe   = regexp.MustCompile(`^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)\s*$`)
-	wrkNon2xxRe   = regexp.MustCompile(`^\s*Non-2xx or 3xx responses: (\d+)\s*$`)
-	wrkRPSRe      = regexp.MustCompile(`^\s*Requests/sec:\s+([0-9.]+)\s*$`)
-)
-
-// parseWrk reads wrk 4's report as printed with --latency. Requests/sec,
-// the request count and the 50 % and 99 % latencies must be there; the
-// error lines appear only when there were errors.
-func parseWrk(out string) (Result, error) {
-	var r Result
-	var haveRPS, haveCount, inDist bool
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "Latency Distribution" {
-			inDist = true
-			continue
-		}
-		if m := wrkPercentRe.FindStringSubmatch(line); inDist && m != nil {
-			d, err := parseWrkDuration(m[2])
-			if err != nil {
-				return r, err
-			}
-			switch m[1] {
-			case "50":
-				r.P50 = d
-			case "75":
-				r.P75 = d
-			case "90":
-				r.P90 = d
-			case "99":
-				r.P99 = d
-			}
-			continue
-		}
-		inDist = false
-		if m := wrkRequestsRe.FindStringSubmatch(line); m != nil {
-			r.Requests, _ = strconv.Atoi(m[1])
-			d, err := parseWrkDuration(m[2])
-			if err != nil {
-				return r, err
-			}
-			r.Elapsed, haveCount = d, true
-		} else if m := wrkSocketRe.FindStringSubmatch(line); m != nil {
-			r.Connect, _ = strconv.Atoi(m[1])
-			r.Read, _ = strconv.Atoi(m[2])
-			r.Write, _ = strconv.Atoi(m[3])
-			r.Timeout, _ = strconv.Atoi(m[4])
-		} else if m := wrkNon2xxRe.FindStringSubmatch(line); m != nil {
-			r.Non2xx, _ = strconv.Atoi(m[1])
-		} else if m := wrkRPSRe.FindStringSubmatch(line); m != nil {
-			v, err := strconv.ParseFloat(m[1], 64)
-			if err != nil {
-				return r, fmt.Errorf("wrk Requests/sec %q: %w", m[1], err)
-			}
-			r.RPS, haveRPS = v, true
-		}
-	}
-	switch {
-	case !haveRPS || !haveCount:
-		return r, fmt.Errorf("wrk output has no Requests/sec or request count:\n%s", out)
-	case r.Requests > 0 && (r.P50 == 0 || r.P99 == 0):
-		return r, fmt.Errorf("wrk output has no 50%%/99%% latency (run without --latency?):\n%s", out)
-	}
-	return r, nil
-}
-
-// parseWrkDuration reads wrk's times: a number and us, ms, s, m or h.
-func parseWrkDuration(s string) (time.Duration, error) {
-	i := strings.IndexFunc(s, func(c rune) bool { return c >= 'a' && c <= 'z' })
-	if i <= 0 {
-		return 0, fmt.Errorf("wrk time %q has no unit", s)
-	}
-	v, err := strconv.ParseFloat(s[:i], 64)
-	if err != nil {
-		return 0, fmt.Errorf("wrk time %q: %w", s, err)
-	}
-	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
-		"m": time.Minute, "h": time.Hour}[s[i:]]
-	if unit == 0 {
-		return 0, fmt.Errorf("wrk time %q: unknown unit", s)
-	}
-	return time.Duration(v * float64(unit)), nil
 }
 
 // wrkScript is a wrk Lua script that sends reqs in turn, request i of the
@@ -253,8 +129,8 @@ func wrkSeconds(d time.Duration) int {
 // runWrk runs wrk with one thread and conns connections against addr for
 // d, with script, and measures the CPU that wrk, the registry process
 // (pid registry) and Redis (pid redis) spent meanwhile.
-func runWrk(ctx context.Context, wrk, script, addr string, conns int, d time.Duration, registry, redis int) (Result, error) {
-	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c", strconv.Itoa(conns), "-d", strconv.Itoa(wrkSeconds(d))+"s",
+func runWrk(ctx context.Context, wrkBin, script, addr string, conns int, d time.Duration, registry, redis int) (Result, error) {
+	cmd := exec.CommandContext(ctx, wrkBin, "-t1", "-c", strconv.Itoa(conns), "-d", strconv.Itoa(wrkSeconds(d))+"s",
 		"--timeout", "5s", "--latency", "-s", script, "http://"+addr)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -264,7 +140,8 @@ func runWrk(ctx context.Context, wrk, script, addr string, conns int, d time.Dur
 	if err != nil {
 		return Result{}, fmt.Errorf("wrk -c %d: %w: %s%s", conns, err, errOut.String(), out.String())
 	}
-	res, err := parseWrk(out.String())
+	rep, err := wrk.Parse(out.String())
+	res := Result{Report: rep}
 	if err != nil {
 		// wrk exits 0 when it cannot connect, saying so on stderr.
 		return res, fmt.Errorf("%w\n%s", err, errOut.String())

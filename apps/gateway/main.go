@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
@@ -25,9 +24,7 @@ import (
 const DefaultGCPercent = 400
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(DefaultGCPercent)
-	}
+	serve.DefaultGOGC(DefaultGCPercent)
 	serve.Main(serve.Program[Config]{
 		Name:     "vertice-gateway",
 		Load:     func() (Config, error) { return LoadConfig(envconf.OS, os.Environ()) },

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/plainhttp"
@@ -39,13 +38,11 @@ func main() {
 		// the idle ones (about 0.4 MB of RSS, measured by bench:sidecar).
 		runtime.GOMAXPROCS(1)
 	}
-	if os.Getenv("GOGC") == "" {
-		// The live heap is about 0.5 MB; at the default GOGC=100 the runtime
-		// lets 4 MB of garbage pile up before its first collection, which is
-		// most of the RSS budget. A collection of so small a heap costs
-		// microseconds, about once a minute at HEARTBEAT_INTERVAL=1.
-		debug.SetGCPercent(25)
-	}
+	// The live heap is about 0.5 MB; at the default GOGC=100 the runtime
+	// lets 4 MB of garbage pile up before its first collection, which is
+	// most of the RSS budget. A collection of so small a heap costs
+	// microseconds, about once a minute at HEARTBEAT_INTERVAL=1.
+	serve.DefaultGOGC(25)
 	log := serve.Logger(cfg.LogLevel)
 	ctx, stop := serve.SignalContext()
 	defer stop()

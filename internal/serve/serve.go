@@ -11,10 +11,19 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/vertice/vertice/internal/plainhttp"
 )
+
+// DefaultGOGC sets the collector's GOGC to percent unless the environment
+// sets GOGC: each binary's default follows its own heap (see its main).
+func DefaultGOGC(percent int) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(percent)
+	}
+}
 
 // SignalContext ends on SIGTERM or SIGINT.
 func SignalContext() (context.Context, context.CancelFunc) {

@@ -131,7 +131,11 @@ func registryDown(t *testing.T) {
 	regs := []*cluster.Node{c.Registry("registry-1", nil), c.Registry("registry-2", nil)}
 	p := c.DemoPair(1, nil)
 	fallback := c.Demo("demo-fallback")
-	gw := c.Gateway("gateway", map[string]string{"DEMO_SERVICE_URL": "http://demo-fallback:8080"})
+	// The seed's 5 s cache, not the cluster's 2 s: stopping two containers
+	// can take seconds on a busy machine, and the first check after it
+	// needs the cache still fresh.
+	const cacheTTL = 5 * time.Second
+	gw := c.Gateway("gateway", map[string]string{"DEMO_SERVICE_URL": "http://demo-fallback:8080", "CACHE_TTL": cacheTTL.String()})
 	waitRegistered(t, regs[0], p)
 	waitRouted(t, gw, p.Demo.Alias, 10*time.Second)
 
@@ -139,7 +143,7 @@ func registryDown(t *testing.T) {
 	// the cache has nearly CACHE_TTL to run.
 	metrics := gw.URL() + "/metrics"
 	lookups := func() float64 { return metric(t, metrics, `gateway_route_source_total{source="registry"}`) }
-	cluster.Eventually(t, cluster.CacheTTL+slack, "gateway asks the registry", func() error {
+	cluster.Eventually(t, cacheTTL+slack, "gateway asks the registry", func() error {
 		before := lookups()
 		if _, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil {
 			return err
@@ -155,7 +159,7 @@ func registryDown(t *testing.T) {
 	if r, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil || r.Code != http.StatusOK || r.Instance != p.Demo.Alias {
 		t.Fatalf("right after the registry died: %d %q %v, want 200 from %s (cache)", r.Code, r.Instance, err, p.Demo.Alias)
 	}
-	viaFallback := cluster.Eventually(t, cluster.CacheTTL+slack, "gateway routes to the fallback URL", func() error {
+	viaFallback := cluster.Eventually(t, cacheTTL+slack, "gateway routes to the fallback URL", func() error {
 		return routedTo(t, gw, fallback.Alias, p.Demo.Alias)
 	})
 	open := cluster.Eventually(t, slack, "gateway breaker open", func() error {
@@ -173,7 +177,7 @@ func registryDown(t *testing.T) {
 	for _, r := range regs {
 		r.Start()
 	}
-	cluster.Eventually(t, cluster.BreakerOpen+cluster.CacheTTL+cluster.BackoffMax+2*slack,
+	cluster.Eventually(t, cluster.BreakerOpen+cacheTTL+cluster.BackoffMax+2*slack,
 		"routes follow the registry again", func() error {
 			if err := routedTo(t, gw, p.Demo.Alias, fallback.Alias); err != nil {
 				return err
@@ -198,7 +202,13 @@ func redisCut(t *testing.T) {
 	waitRegistered(t, reg, pairs...) // the lookups also fill the registry's cache
 
 	px.Silence()
-	degraded := cluster.Eventually(t, slack, "/health degraded", func() error {
+	// The breaker opens after STORE_BREAKER_FAILURES (3) failed store calls,
+	// each bounded by REDIS_TIMEOUT; a lookup per poll makes those calls
+	// rather than waiting for the sidecars' next heartbeats.
+	degraded := cluster.Eventually(t, 3*cluster.RedisTimeout+slack, "/health degraded", func() error {
+		if _, err := cluster.Get(reg.URL() + "/services/" + cluster.Service); err != nil {
+			return err
+		}
 		return registryHealth(t, reg, "degraded")
 	})
 	// Through twice the TTL: every lease in Redis ends meanwhile.

@@ -13,6 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/sethvargo/go-retry"
 
 	"github.com/vertice/vertice/internal/images"
 )
@@ -102,7 +105,17 @@ func (s Stack) Run(ctx context.Context, args ...string) error {
 // Up starts (or updates) the stack in the background.
 func (s Stack) Up(ctx context.Context) error { return s.Run(ctx, "up", "-d", "--remove-orphans") }
 
-// Down removes the stack's containers, networks and volumes.
+// Down removes the stack's containers, networks and volumes. A busy
+// engine can still hold a removed container's endpoint when compose asks
+// for its network ("has active endpoints"); down is idempotent, so it is
+// asked again, a few times within half a minute.
 func (s Stack) Down(ctx context.Context) error {
-	return s.Run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
+	b := retry.WithMaxDuration(30*time.Second, retry.NewExponential(time.Second))
+	return retry.Do(ctx, b, func(ctx context.Context) error {
+		err := s.Run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
+		if err != nil && strings.Contains(err.Error(), "has active endpoints") {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
 }

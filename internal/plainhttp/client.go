@@ -35,10 +35,12 @@ type Request struct {
 }
 
 // Response is a status and at most Client.MaxBody bytes of the body.
+// BodyErr says why the body may be incomplete; the status stands anyway.
 type Response struct {
-	Status int
-	Header textproto.MIMEHeader
-	Body   []byte
+	Status  int
+	Header  textproto.MIMEHeader
+	Body    []byte
+	BodyErr error
 }
 
 // Client sends Requests. Zero value: no timeout of its own (the context's
@@ -60,6 +62,9 @@ func ParseURL(raw string) (*url.URL, error) {
 	}
 	if u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("%q must be an absolute http:// URL with a host (https is not supported)", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q has credentials, which are not sent: use a bearer token instead", u.Redacted())
 	}
 	return u, nil
 }
@@ -99,8 +104,11 @@ func (c Client) Do(ctx context.Context, r Request) (Response, error) {
 // check refuses what would not survive the trip as one well-formed
 // request: header injection through a value with a line break included.
 func (r Request) check() error {
-	if r.URL == nil || r.URL.Scheme != "http" {
-		return errors.New("plainhttp: request URL must be http://")
+	if r.URL == nil || r.URL.Scheme != "http" || r.URL.Host == "" {
+		return errors.New("plainhttp: request URL must be http://host...")
+	}
+	if r.Method == "" || strings.Trim(r.Method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return fmt.Errorf("plainhttp: method %q must be upper-case letters", r.Method)
 	}
 	for k, v := range r.Header {
 		if strings.ContainsAny(k+v, "\r\n") || strings.ContainsAny(k, " :") {
@@ -167,8 +175,11 @@ func (c Client) read(br *bufio.Reader, method string) (Response, error) {
 		if c.SkipBody || method == "HEAD" || status == 204 || status == 304 {
 			return resp, nil
 		}
-		resp.Body, err = readBody(br, hdr, cmp.Or(c.MaxBody, DefaultMaxBody))
-		return resp, err
+		// The status is the answer: a body cut short (the server closed
+		// early, the deadline hit) leaves what arrived, not an error that
+		// would hide a 404 or a 200.
+		resp.Body, resp.BodyErr = readBody(br, hdr, cmp.Or(c.MaxBody, DefaultMaxBody))
+		return resp, nil
 	}
 }
 
@@ -193,53 +204,53 @@ func readBody(br *bufio.Reader, hdr textproto.MIMEHeader, limit int) ([]byte, er
 	if strings.Contains(strings.ToLower(hdr.Get("Transfer-Encoding")), "chunked") {
 		return readChunked(br, limit)
 	}
-	var src io.Reader = br
 	if cl := hdr.Get("Content-Length"); cl != "" {
-		n, err := strconv.ParseInt(cl, 10, 64)
-		if err != nil || n < 0 {
+		size, err := strconv.ParseUint(cl, 10, 63) // digits only: no sign
+		if err != nil {
 			return nil, fmt.Errorf("malformed Content-Length %q", cl)
 		}
-		src = io.LimitReader(br, n)
-		limit = int(min(n, int64(limit)))
-		body := make([]byte, limit)
-		if _, err := io.ReadFull(src, body); err != nil {
-			return nil, fmt.Errorf("response body: %w", err)
+		body := make([]byte, min(size, uint64(limit)))
+		n, err := io.ReadFull(br, body)
+		if err != nil {
+			return body[:n], fmt.Errorf("response body: %w", err)
 		}
 		return body, nil
 	}
-	return io.ReadAll(io.LimitReader(src, int64(limit)))
+	return io.ReadAll(io.LimitReader(br, int64(limit)))
 }
 
-// readChunked decodes Transfer-Encoding: chunked (RFC 9112 §7.1), keeping
-// the first limit bytes.
+// readChunked decodes Transfer-Encoding: chunked (RFC 9112 §7.1) up to
+// limit bytes; the connection is not reused, so the rest is left unread
+// (a streaming answer would otherwise hold the call until its deadline).
 func readChunked(br *bufio.Reader, limit int) ([]byte, error) {
 	tp := textproto.NewReader(br)
 	var body []byte
 	for {
 		line, err := tp.ReadLine()
 		if err != nil {
-			return nil, fmt.Errorf("chunk size: %w", err)
+			return body, fmt.Errorf("chunk size: %w", err)
 		}
 		sizeHex, _, _ := strings.Cut(line, ";") // chunk extensions are ignored
 		size, err := strconv.ParseInt(strings.TrimSpace(sizeHex), 16, 64)
 		if err != nil || size < 0 {
-			return nil, fmt.Errorf("malformed chunk size %q", line)
+			return body, fmt.Errorf("malformed chunk size %q", line)
 		}
 		if size == 0 {
 			_, err := tp.ReadMIMEHeader() // trailers, up to the final empty line
 			return body, err
 		}
-		keep := min(size, int64(max(limit-len(body), 0)))
+		keep := min(size, int64(limit-len(body)))
 		chunk := make([]byte, keep)
-		if _, err := io.ReadFull(br, chunk); err != nil {
-			return nil, fmt.Errorf("chunk: %w", err)
+		n, err := io.ReadFull(br, chunk)
+		body = append(body, chunk[:n]...)
+		if err != nil {
+			return body, fmt.Errorf("chunk: %w", err)
 		}
-		body = append(body, chunk...)
-		if _, err := io.CopyN(io.Discard, br, size-keep); err != nil {
-			return nil, fmt.Errorf("chunk: %w", err)
+		if len(body) >= limit {
+			return body, nil
 		}
 		if end, err := tp.ReadLine(); err != nil || end != "" {
-			return nil, fmt.Errorf("chunk not followed by CRLF")
+			return body, fmt.Errorf("chunk not followed by CRLF")
 		}
 	}
 }

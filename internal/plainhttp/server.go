@@ -39,19 +39,28 @@ type Handler func(path string) Answer
 func Serve(ctx context.Context, ln net.Listener, h Handler, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
+	var backoff time.Duration
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			// Out of file descriptors and the like: wait and retry, as
+			// net/http does, rather than leave the sidecar without /health.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			log.Warn("status server: accept failed; retrying", "error", err.Error(), "in", backoff.String())
+			select {
+			case <-time.After(backoff):
 				continue
+			case <-ctx.Done():
+				return nil
 			}
-			return err
 		}
+		backoff = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,5 +126,38 @@ func TestServeStopsWithItsContextAfterTheExchangeInProgress(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Fatal("still accepting after the context ended")
+	}
+}
+
+// flakyListener fails its first Accepts the way a process out of file
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	failures int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+func TestAcceptErrorsAreRetried(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- plainhttp.Serve(ctx, &flakyListener{Listener: ln, failures: 3}, echoPath, slog.New(slog.DiscardHandler)) }()
+	resp, err := plainhttp.Client{Timeout: 5 * time.Second}.Do(context.Background(), mustURL(t, "http://"+ln.Addr().String()+"/health"))
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("after accept errors: %+v, %v; want the server still answering", resp, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 }

@@ -151,7 +151,9 @@ func TestAcceptErrorsAreRetried(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- plainhttp.Serve(ctx, &flakyListener{Listener: ln, failures: 3}, echoPath, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- plainhttp.Serve(ctx, &flakyListener{Listener: ln, failures: 3}, echoPath, slog.New(slog.DiscardHandler))
+	}()
 	resp, err := plainhttp.Client{Timeout: 5 * time.Second}.Do(context.Background(), mustURL(t, "http://"+ln.Addr().String()+"/health"))
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("after accept errors: %+v, %v; want the server still answering", resp, err)

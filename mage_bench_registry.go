@@ -26,19 +26,21 @@ import (
 // with apt-get when missing and running as root.
 func (Bench) Registry() error {
 	mg.Deps(Build)
-	if err := registryBenchTools(); err != nil {
+	if err := aptTools("bench:registry", map[string]string{
+		"redis-server": "redis-server", "redis-benchmark": "redis-tools", "wrk": "wrk"}); err != nil {
 		return err
 	}
 	return sh.RunV("go", "run", "./internal/registrybench/cmd/registrybench",
 		"-registry", "bin/vertice-registry", "-out", "docs/bench-registry.md")
 }
 
-// registryBenchTools makes sure redis-server, redis-benchmark and wrk are
-// there.
-func registryBenchTools() error {
+// aptTools makes sure each command (a name on PATH or an absolute path) is
+// there, installing the Debian package that brings it when running as root;
+// target names the mage target in the message otherwise.
+func aptTools(target string, packageOf map[string]string) error {
 	var missing []string
-	for bin, pkg := range map[string]string{"redis-server": "redis-server", "redis-benchmark": "redis-tools", "wrk": "wrk"} {
-		if _, err := exec.LookPath(bin); err != nil && !slices.Contains(missing, pkg) {
+	for cmd, pkg := range packageOf {
+		if _, err := exec.LookPath(cmd); err != nil && !slices.Contains(missing, pkg) {
 			missing = append(missing, pkg)
 		}
 	}
@@ -47,8 +49,7 @@ func registryBenchTools() error {
 	}
 	slices.Sort(missing)
 	if os.Geteuid() != 0 {
-		return fmt.Errorf("bench:registry needs redis-server, redis-benchmark and wrk: apt-get install -y %s",
-			strings.Join(missing, " "))
+		return fmt.Errorf("%s needs: apt-get install -y %s", target, strings.Join(missing, " "))
 	}
 	install := append([]string{"install", "-y", "--no-install-recommends"}, missing...)
 	if err := sh.RunV("apt-get", install...); err != nil {

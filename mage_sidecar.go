@@ -18,6 +18,8 @@ import (
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+
+	"github.com/vertice/vertice/internal/hostinfo"
 )
 
 // sidecarImage is the tag bench:sidecar builds from deploy/sidecar.Dockerfile.
@@ -258,12 +260,11 @@ How to read it:
 `
 
 func sidecarFreeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := hostinfo.FreeAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // sidecarPoll GETs url until it answers 200 or within passes.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -97,9 +98,11 @@ func (Test) All(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var rest []string
+	var rest, cluster []string
 	for _, pkg := range strings.Fields(listed) {
-		if !isClusterSuite(pkg) {
+		if isClusterSuite(pkg) {
+			cluster = append(cluster, pkg)
+		} else {
 			rest = append(rest, pkg)
 		}
 	}
@@ -107,23 +110,19 @@ func (Test) All(ctx context.Context) error {
 	if err := sh.RunWithV(withImagesBuilt(), "go", append(testArgs, rest...)...); err != nil {
 		return err
 	}
-	return sh.RunWithV(withImagesBuilt(), "go", append(append(testArgs, "-p", "1"), clusterSuites...)...)
+	return sh.RunWithV(withImagesBuilt(), "go", append(append(testArgs, "-p", "1"), cluster...)...)
 }
 
-// clusterSuites each start a whole deployment of containers. They run one
-// at a time: side by side on a 2-CPU engine, container kills and restarts
-// slowed past the chaos suite's cache windows, and the engine raced its
-// network cleanup ("has active endpoints" on compose down).
-var clusterSuites = []string{"./chaos/...", "./deploy/...", "./e2e/..."}
+// clusterSuites (top-level folders) each start a whole deployment of
+// containers. They run one at a time: side by side on a 2-CPU engine,
+// container kills and restarts slowed past the chaos suite's cache windows,
+// and the engine left stale network endpoints ("has active endpoints" on
+// compose down).
+var clusterSuites = []string{"chaos", "deploy", "e2e"}
 
 func isClusterSuite(pkg string) bool {
-	for _, s := range clusterSuites {
-		dir := "github.com/vertice/vertice/" + strings.TrimSuffix(strings.TrimPrefix(s, "./"), "/...")
-		if pkg == dir || strings.HasPrefix(pkg, dir+"/") {
-			return true
-		}
-	}
-	return false
+	top, _, _ := strings.Cut(strings.TrimPrefix(pkg, "github.com/vertice/vertice/"), "/")
+	return slices.Contains(clusterSuites, top)
 }
 
 // withImagesBuilt tells the container suites that the images are fresh.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -35,7 +36,8 @@ type Options struct {
 // one every HEARTBEAT_INTERVAL costs less than keeping one open.
 type Client struct {
 	base   *url.URL
-	header map[string]string
+	header map[string]string // every call
+	post   map[string]string // calls with a JSON body: header plus Content-Type
 	http   plainhttp.Client
 }
 
@@ -53,7 +55,9 @@ func New(baseURL string, o Options) (*Client, error) {
 	if o.Token != "" {
 		header["Authorization"] = "Bearer " + o.Token
 	}
-	return &Client{base: u, header: header, http: plainhttp.Client{Timeout: o.Timeout, MaxBody: maxDetail}}, nil
+	post := maps.Clone(header)
+	post["Content-Type"] = "application/json"
+	return &Client{base: u, header: header, post: post, http: plainhttp.Client{Timeout: o.Timeout, MaxBody: maxDetail}}, nil
 }
 
 type registerBody struct {
@@ -103,8 +107,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) error {
 		if err != nil {
 			return fmt.Errorf("registryclient: encode %s %s: %w", method, path, err)
 		}
-		req.Body = b
-		req.Header = withContentType(c.header)
+		req.Body, req.Header = b, c.post
 	}
 	resp, err := c.http.Do(ctx, req)
 	if err != nil {
@@ -114,15 +117,6 @@ func (c *Client) do(ctx context.Context, method, path string, body any) error {
 		return nil
 	}
 	return &Error{Method: method, URL: req.URL.String(), Status: resp.Status, Detail: detailOf(resp.Body)}
-}
-
-func withContentType(h map[string]string) map[string]string {
-	out := make(map[string]string, len(h)+1)
-	for k, v := range h {
-		out[k] = v
-	}
-	out["Content-Type"] = "application/json"
-	return out
 }
 
 // detailOf reads the registry's {"detail": "..."} or, from anything else in

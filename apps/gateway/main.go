@@ -24,7 +24,6 @@ import (
 const DefaultGCPercent = 400
 
 func main() {
-	serve.DefaultGOGC(DefaultGCPercent)
 	serve.Main(serve.Program[Config]{
 		Name:     "vertice-gateway",
 		Load:     func() (Config, error) { return LoadConfig(envconf.OS, os.Environ()) },
@@ -33,6 +32,7 @@ func main() {
 		Run: func(ctx context.Context, c Config, log *slog.Logger) error {
 			return run(ctx, c, log, nil)
 		},
+		GCPercent: DefaultGCPercent,
 	})
 }
 

@@ -16,12 +16,12 @@ import (
 // Redis reply, the JSON answer) over a live heap of a few MB, so at the
 // default 100 the collector runs dozens of times a second under load.
 // bench:registry at 50 connections: lookups 15.5k/s at 100, 20.4k/s at 400,
-// register p99 11 ms at 100, 6.3 ms at 400 (docs/bench-registry.md); it
-// costs a few MB more resident memory. GOGC in the environment still wins.
+// register p99 11 ms at 100, 6.3 ms at 400 (rerun the 100 side with
+// registrybench -registry-env GOGC=100); it costs a few MB more resident
+// memory. GOGC in the environment still wins.
 const DefaultGCPercent = 400
 
 func main() {
-	serve.DefaultGOGC(DefaultGCPercent)
 	serve.Main(serve.Program[Config]{
 		Name:     "vertice-registry",
 		Load:     func() (Config, error) { return LoadConfig(envconf.OS) },
@@ -30,6 +30,7 @@ func main() {
 		Run: func(ctx context.Context, c Config, log *slog.Logger) error {
 			return run(ctx, c, log, nil)
 		},
+		GCPercent: DefaultGCPercent,
 	})
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vertice/vertice/internal/hostinfo"
 )
 
 // TestProcesses is the seed's FASE 7 first scenario on real processes:
@@ -186,15 +188,15 @@ func httpStatus(url string) int {
 	return resp.StatusCode
 }
 
-// freeAddr returns a loopback address nobody listened on a moment ago.
+// freeAddr returns a loopback address with a port that was free a moment
+// ago, for programs that take their address from the environment.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := hostinfo.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 type syncBuffer struct {

@@ -13,9 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/sethvargo/go-retry"
 
 	"github.com/vertice/vertice/internal/images"
 )
@@ -105,17 +102,7 @@ func (s Stack) Run(ctx context.Context, args ...string) error {
 // Up starts (or updates) the stack in the background.
 func (s Stack) Up(ctx context.Context) error { return s.Run(ctx, "up", "-d", "--remove-orphans") }
 
-// Down removes the stack's containers, networks and volumes. A busy
-// engine can still hold a removed container's endpoint when compose asks
-// for its network ("has active endpoints"); down is idempotent, so it is
-// asked again, a few times within half a minute.
+// Down removes the stack's containers, networks and volumes.
 func (s Stack) Down(ctx context.Context) error {
-	b := retry.WithMaxDuration(30*time.Second, retry.NewExponential(time.Second))
-	return retry.Do(ctx, b, func(ctx context.Context) error {
-		err := s.Run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
-		if err != nil && strings.Contains(err.Error(), "has active endpoints") {
-			return retry.RetryableError(err)
-		}
-		return err
-	})
+	return s.Run(ctx, "down", "-v", "--remove-orphans", "--timeout", "5")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vertice/vertice/adapters/proxy"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
+	"github.com/vertice/vertice/internal/hostinfo"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -209,12 +210,11 @@ func waitReady(ctx context.Context, url string, limit time.Duration) error {
 }
 
 func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := hostinfo.FreeAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // Markdown renders rows as the docs page, with the verdict on each goal.

@@ -224,32 +224,13 @@ func TestRefusesWhatItCannotSendSafely(t *testing.T) {
 
 // rawServer answers every connection with answer after reading the request
 // head, then closes it; it returns host:port.
-func rawServer(t *testing.T, answer string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			br := bufio.NewReader(c)
-			for line, err := br.ReadString('\n'); err == nil && line != "\r\n"; line, err = br.ReadString('\n') {
-			}
-			_, _ = io.WriteString(c, answer)
-			_ = c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
+func rawServer(t *testing.T, answer string) string { return scriptedServer(t, answer, false) }
 
 // holdingServer writes answer after the request head, then keeps the
 // connection open until the client closes it; it returns host:port.
-func holdingServer(t *testing.T, answer string) string {
+func holdingServer(t *testing.T, answer string) string { return scriptedServer(t, answer, true) }
+
+func scriptedServer(t *testing.T, answer string, hold bool) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -268,7 +249,9 @@ func holdingServer(t *testing.T, answer string) string {
 				for line, err := br.ReadString('\n'); err == nil && line != "\r\n"; line, err = br.ReadString('\n') {
 				}
 				_, _ = io.WriteString(c, answer)
-				_, _ = io.Copy(io.Discard, br) // until the client hangs up
+				if hold {
+					_, _ = io.Copy(io.Discard, br) // until the client hangs up
+				}
 			}()
 		}
 	}()

@@ -20,6 +20,8 @@ type Program[C any] struct {
 	LogLevel func(C) string
 	// Run serves until its context ends.
 	Run func(context.Context, C, *slog.Logger) error
+	// GCPercent, when positive, is GOGC unless the environment sets it.
+	GCPercent int
 }
 
 // Main is the whole main() of a server: -healthcheck probes the local
@@ -27,6 +29,9 @@ type Program[C any] struct {
 // variable; otherwise it runs until SIGTERM or SIGINT, exiting 1 when it
 // fails.
 func Main[C any](p Program[C]) {
+	if p.GCPercent > 0 {
+		DefaultGOGC(p.GCPercent)
+	}
 	healthcheck := flag.Bool("healthcheck", false, "probe this "+p.Name+"'s /health and exit 0 (healthy) or 1")
 	flag.Parse()
 	cfg, err := p.Load()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/internal/gatewaybench"
+	"github.com/vertice/vertice/internal/hostinfo"
 	"github.com/vertice/vertice/internal/serve"
 )
 
@@ -102,15 +103,7 @@ func loadavg() string {
 
 // machine describes the host for the report.
 func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
+	model := hostinfo.CPUModel()
 	ng, _ := exec.Command("/usr/sbin/nginx", "-v").CombinedOutput()
 	wrk, _ := exec.Command("wrk", "-v").CombinedOutput()
 	wrkVer := strings.Fields(string(wrk) + " ? ?")[1]

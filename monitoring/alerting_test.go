@@ -6,9 +6,7 @@ package monitoring_test
 //
 // What the test changes in its temporary copies, and why:
 //   - rules: every `for:` becomes 1s, and Prometheus scrapes and evaluates
-//     every second, so alerts fire in seconds instead of minutes (and it
-//     resends firing alerts every second, --rules.alert.resend-delay=1s,
-//     so none is lost while its notifier still looks for Alertmanager);
+//     every second, so alerts fire in seconds instead of minutes;
 //   - prometheus.yml: the shipped global section (external label system
 //     kept), rule_files and alerting section, with the Alertmanager target
 //     and the vertice-registry job aimed at the processes started here;
@@ -18,13 +16,20 @@ package monitoring_test
 //     folder, and the mail relay to a closed loopback port (no mail leaves
 //     the machine). Routes, receivers, templates and inhibit_rules are the
 //     shipped ones, untouched;
-//   - one extra rule file, inhibition_pair_alerts.yml, fires constant
-//     copies (a constant expr with an instance label, the shipped labels
-//     and annotations) of alerts that the shipped inhibit_rules relate:
-//     RedisBackendDown on instance a with CircuitBreakerOpen on a and b,
-//     HighErrorRate, and HighMemory as an uninhibited warning.
+//   - one extra rule file, inhibition_pair_alerts.yml, fires copies of
+//     alerts that the shipped inhibit_rules relate, with the shipped labels
+//     and annotations, an instance label, and NoServices's condition as
+//     expr (so they fire with it): RedisBackendDown on instance a with
+//     CircuitBreakerOpen on a and b, HighErrorRate, and HighMemory as an
+//     uninhibited warning.
 // Alertmanager starts through the shipped entrypoint.sh, with the webhook
 // token in the environment and the Slack URL in a file.
+//
+// Prometheus drops alerts that fire before it has found Alertmanager (and
+// resends only a minute later), so the registry starts with one service
+// and the test removes it, emptying the catalog, only once Prometheus
+// lists Alertmanager as active. All the test's alerts then fire in the
+// same evaluation and reach Alertmanager together, within group_wait.
 
 import (
 	"encoding/json"
@@ -143,41 +148,58 @@ func (r *receiver) summary() string {
 // (URL from a file); an alert the shipped inhibit_rules silence is not
 // delivered while its cause fires.
 func TestAlertsReachTheWebhook(t *testing.T) {
+	s := startAlerting(t)
+	checkPage(t, s)
+	checkInhibition(t, s)
+}
+
+// alerting is the running chain: registry -> Prometheus -> Alertmanager ->
+// the test's receiver.
+type alerting struct {
+	hook  *receiver
+	am    *process
+	amURL string
+	token string // the webhook's bearer token, given in the environment
+}
+
+func startAlerting(t *testing.T) alerting {
+	t.Helper()
 	promBin := tool(t, "prometheus")
 	amBin := alertmanagerTool(t, "prometheus-alertmanager")
 	sh := shell(t)
-	hook := newReceiver(t)
+	s := alerting{hook: newReceiver(t), token: "token-from-the-environment"}
 	dir := t.TempDir()
 
-	// A registry that knows no service: registry_active_services is 0.
+	// A registry with one service, removed once the chain is ready.
 	regAddr := freeAddr(t)
+	registry := "http://" + regAddr
 	reg := start(t, "registry", built(t, "registry"), map[string]string{"REGISTRY_ADDR": regAddr})
-	waitHTTP(t, reg, "http://"+regAddr+"/health")
+	waitHTTP(t, reg, registry+"/health")
+	post(t, registry+"/register", `{"service_name":"only_service","endpoint":"http://127.0.0.1:1"}`, http.StatusCreated)
 
 	// Alertmanager, through entrypoint.sh: the webhook token from the
 	// environment, the Slack URL from a file.
-	const token = "token-from-the-environment"
 	secretsIn, secretsOut := filepath.Join(dir, "secrets-in"), filepath.Join(dir, "secrets")
 	if err := os.MkdirAll(secretsIn, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(secretsIn, "slack_api_url"), []byte(hook.srv.URL+"/slack\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(secretsIn, "slack_api_url"), []byte(s.hook.srv.URL+"/slack\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	amConfig := writeAlertmanagerTestConfig(t, filepath.Join(dir, "alertmanager"), hook.srv.URL, secretsOut)
+	amConfig := writeAlertmanagerTestConfig(t, filepath.Join(dir, "alertmanager"), s.hook.srv.URL, secretsOut)
 	amAddr := freeAddr(t)
-	amURL := "http://" + amAddr
-	am := start(t, "alertmanager", sh[0], map[string]string{
+	s.amURL = "http://" + amAddr
+	s.am = start(t, "alertmanager", sh[0], map[string]string{
 		"ALERTMANAGER_SECRETS_IN":    secretsIn,
 		"ALERTMANAGER_SECRETS_OUT":   secretsOut,
-		"ALERTMANAGER_WEBHOOK_TOKEN": token,
+		"ALERTMANAGER_WEBHOOK_TOKEN": s.token,
 	}, append(sh[1:], entrypointScript, amBin,
 		"--config.file="+amConfig,
 		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
 		"--web.listen-address="+amAddr,
 		"--cluster.listen-address=",
 		"--log.level=warn")...)
-	waitHTTP(t, am, amURL+"/-/ready")
+	waitHTTP(t, s.am, s.amURL+"/-/ready")
 
 	promConfig := writePrometheusTestConfig(t, filepath.Join(dir, "prometheus"), regAddr, amAddr)
 	promAddr := freeAddr(t)
@@ -185,26 +207,45 @@ func TestAlertsReachTheWebhook(t *testing.T) {
 		"--config.file="+promConfig,
 		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
 		"--web.listen-address="+promAddr,
-		// Alerts that fire before the notifier has found Alertmanager are
-		// dropped; resend every second instead of every minute.
-		"--rules.alert.resend-delay=1s",
 		"--log.level=warn")
-	waitHTTP(t, prom, "http://"+promAddr+"/-/ready")
+	promURL := "http://" + promAddr
+	waitHTTP(t, prom, promURL+"/-/ready")
 
-	rules := map[string]alertRule{}
-	for _, r := range alertRules(t) {
-		rules[r.Alert] = r
-	}
+	var last string
+	poll(t, prom, 30*time.Second, func() bool {
+		var ams struct {
+			Data struct {
+				Active []struct {
+					URL string `json:"url"`
+				} `json:"activeAlertmanagers"`
+			} `json:"data"`
+		}
+		last = getJSON(t, promURL+"/api/v1/alertmanagers", &ams)
+		return len(ams.Data.Active) == 1 && strings.Contains(ams.Data.Active[0].URL, amAddr)
+	}, func() string { return "Prometheus to find Alertmanager; last answer: " + last })
+	// Now empty the catalog: NoServices and the inhibition pair fire.
+	do(t, http.MethodDelete, registry+"/services/only_service", "", http.StatusOK, http.StatusNoContent)
+	return s
+}
 
-	// The page: name, severity, runbook link, on the critical receiver.
+// checkPage: NoServices reaches the critical receiver's webhook with its
+// name, severity and runbook link and the token, and Slack with the link.
+func checkPage(t *testing.T, s alerting) {
+	t.Helper()
 	const noServices = "ServiceRegistryNoServices"
-	page := hook.await(t, am, 90*time.Second, "a page for "+noServices, func(d delivery) bool {
+	var runbook string
+	for _, r := range alertRules(t) {
+		if r.Alert == noServices {
+			runbook = r.Annotations["runbook_url"]
+		}
+	}
+	page := s.hook.await(t, s.am, 90*time.Second, "a page for "+noServices, func(d delivery) bool {
 		return d.path == "/page" && len(d.firing(noServices)) > 0
 	})
 	if page.msg.Receiver != receiverFor["critical"] {
 		t.Errorf("%s reached receiver %q, want %q", noServices, page.msg.Receiver, receiverFor["critical"])
 	}
-	if page.auth != "Bearer "+token {
+	if page.auth != "Bearer "+s.token {
 		t.Errorf("webhook Authorization %q, want the token from ALERTMANAGER_WEBHOOK_TOKEN", page.auth)
 	}
 	for _, a := range page.msg.Alerts {
@@ -215,28 +256,31 @@ func TestAlertsReachTheWebhook(t *testing.T) {
 			t.Errorf("%s arrived with severity %q, want critical", noServices, a.Labels["severity"])
 		}
 		link := a.Annotations["runbook_url"]
-		if link == "" || link != rules[noServices].Annotations["runbook_url"] {
-			t.Errorf("%s arrived with runbook_url %q, want the rule's %q", noServices, link, rules[noServices].Annotations["runbook_url"])
+		if link == "" || link != runbook {
+			t.Errorf("%s arrived with runbook_url %q, want the rule's %q", noServices, link, runbook)
 		} else if _, sec, err := resolveRunbookURL(link); err != nil || sec.heading != noServices {
 			t.Errorf("%s's runbook link %q leads nowhere useful: section %q, %v", noServices, link, sec.heading, err)
 		}
 	}
-
 	// Slack got it too (its URL read from the secret file), with the link.
-	hook.await(t, am, 30*time.Second, "a Slack message for "+noServices, func(d delivery) bool {
-		s := string(d.body)
-		return d.path == "/slack" && strings.Contains(s, noServices) && strings.Contains(s, "critical") &&
-			strings.Contains(s, rules[noServices].Annotations["runbook_url"])
+	s.hook.await(t, s.am, 30*time.Second, "a Slack message for "+noServices, func(d delivery) bool {
+		b := string(d.body)
+		return d.path == "/slack" && strings.Contains(b, noServices) && strings.Contains(b, "critical") &&
+			strings.Contains(b, runbook)
 	})
+}
 
-	// Inhibition. CircuitBreakerOpen on a and on b fire in one group; the
-	// RedisBackendDown on a silences a, so the notification that carries b
-	// must not carry a.
+// checkInhibition: CircuitBreakerOpen on a and on b fire in one group and
+// RedisBackendDown on a silences a, so the page that carries b must not
+// carry a; HighErrorRate, silenced system-wide, is held back while the
+// uninhibited HighMemory reaches /notify.
+func checkInhibition(t *testing.T, s alerting) {
+	t.Helper()
 	const breaker, redisDown = "ServiceRegistryCircuitBreakerOpen", "ServiceRegistryRedisBackendDown"
-	hook.await(t, am, 30*time.Second, "a page for "+redisDown+", the inhibiting alert", func(d delivery) bool {
+	s.hook.await(t, s.am, 30*time.Second, "a page for "+redisDown+", the inhibiting alert", func(d delivery) bool {
 		return d.path == "/page" && len(d.firing(redisDown)) > 0
 	})
-	group := hook.await(t, am, 30*time.Second, "a page for "+breaker+" on instance b", func(d delivery) bool {
+	group := s.hook.await(t, s.am, 30*time.Second, "a page for "+breaker+" on instance b", func(d delivery) bool {
 		return d.path == "/page" && slices.ContainsFunc(d.firing(breaker), func(l map[string]string) bool { return l["instance"] == "b" })
 	})
 	for _, l := range group.firing(breaker) {
@@ -244,13 +288,12 @@ func TestAlertsReachTheWebhook(t *testing.T) {
 			t.Errorf("%s on instance a was delivered while %s fired on a: %v", breaker, redisDown, group.msg)
 		}
 	}
-	// The uninhibited warning reaches /notify; the inhibited one must not.
-	hook.await(t, am, 30*time.Second, "a notification for the uninhibited ServiceRegistryHighMemory", func(d delivery) bool {
+	s.hook.await(t, s.am, 30*time.Second, "a notification for the uninhibited ServiceRegistryHighMemory", func(d delivery) bool {
 		return d.path == "/notify" && len(d.firing("ServiceRegistryHighMemory")) > 0
 	})
-	awaitInhibited(t, am, amURL, "ServiceRegistryHighErrorRate", "")
-	awaitInhibited(t, am, amURL, breaker, "a")
-	for _, d := range hook.all() {
+	awaitInhibited(t, s.am, s.amURL, "ServiceRegistryHighErrorRate", "")
+	awaitInhibited(t, s.am, s.amURL, breaker, "a")
+	for _, d := range s.hook.all() {
 		if len(d.firing("ServiceRegistryHighErrorRate")) > 0 {
 			t.Errorf("ServiceRegistryHighErrorRate was delivered to %s while %s fired", d.path, redisDown)
 		}
@@ -352,8 +395,8 @@ func writePrometheusTestConfig(t *testing.T, dir, registryAddr, alertmanagerAddr
 	return path
 }
 
-// inhibitionPair is a rule file of constant alerts with the shipped
-// alerts' names, labels and annotations, on instances a and b.
+// inhibitionPair is a rule file of alerts with the shipped alerts' names,
+// labels and annotations, on instances a and b, that fire with NoServices.
 func inhibitionPair(t *testing.T) map[string]any {
 	t.Helper()
 	shipped := map[string]alertRule{}
@@ -372,11 +415,12 @@ func inhibitionPair(t *testing.T) map[string]any {
 		if !ok {
 			t.Fatalf("%s has no %s", rulesFile, c.alert)
 		}
-		// The instance label comes from the series, as in the real alerts,
-		// so the annotations' {{ $labels.instance }} fill in.
-		expr := "vector(1)"
+		// NoServices's condition, so the pair fires when the test empties
+		// the registry. The instance label comes from the series, as in the
+		// real alerts, so the annotations' {{ $labels.instance }} fill in.
+		expr := shipped["ServiceRegistryNoServices"].Expr
 		if c.instance != "" {
-			expr = fmt.Sprintf(`label_replace(vector(1), "instance", %q, "", "")`, c.instance)
+			expr = fmt.Sprintf(`label_replace(%s, "instance", %q, "", "")`, expr, c.instance)
 		}
 		rules = append(rules, map[string]any{"alert": c.alert, "expr": expr, "for": "1s",
 			"labels": r.Labels, "annotations": r.Annotations})

@@ -40,12 +40,13 @@ func (Images) Vertice() error {
 	return nil
 }
 
-// Servers makes Redis (and Sentinel), nginx and Prometheus images: pulled
-// upstream images re-tagged when a registry answers, otherwise Debian's
-// binaries in FROM scratch images. A no-op for images that exist.
+// Servers makes Redis (and Sentinel), nginx, Prometheus and Alertmanager
+// images: pulled upstream images re-tagged when a registry answers,
+// otherwise Debian's binaries in FROM scratch images. A no-op for images
+// that exist.
 func (Images) Servers(ctx context.Context) error {
 	for _, ensure := range []func(context.Context, ...images.Option) (string, error){
-		images.EnsureRedis, images.EnsureNginx, images.EnsurePrometheus,
+		images.EnsureRedis, images.EnsureNginx, images.EnsurePrometheus, images.EnsureAlertmanager,
 	} {
 		name, err := ensure(ctx, images.WithLog(os.Stdout))
 		if err != nil {

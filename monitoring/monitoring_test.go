@@ -196,7 +196,8 @@ func ruleExprs(t *testing.T) []expression {
 	return out
 }
 
-// dashboardExprs collects targets[].expr from every panel, rows included.
+// dashboardExprs collects targets[].expr from every panel, rows included,
+// and the expr of every annotation query.
 func dashboardExprs(t *testing.T) []expression {
 	t.Helper()
 	b, err := os.ReadFile(dashboardFile)
@@ -212,12 +213,23 @@ func dashboardExprs(t *testing.T) []expression {
 		Panels []json.RawMessage `json:"panels"`
 	}
 	var dash struct {
-		Panels []json.RawMessage `json:"panels"`
+		Panels      []json.RawMessage `json:"panels"`
+		Annotations struct {
+			List []struct {
+				Name string `json:"name"`
+				Expr string `json:"expr"`
+			} `json:"list"`
+		} `json:"annotations"`
 	}
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatalf("%s: %v", dashboardFile, err)
 	}
 	var out []expression
+	for _, a := range dash.Annotations.List {
+		if a.Expr != "" {
+			out = append(out, expression{where: fmt.Sprintf("%s: annotation %q", dashboardFile, a.Name), expr: a.Expr})
+		}
+	}
 	var walk func(raw []json.RawMessage)
 	walk = func(raw []json.RawMessage) {
 		for _, r := range raw {
@@ -497,6 +509,7 @@ func TestExpressionsUseExportedMetrics(t *testing.T) {
 	var exprs []expression
 	exprs = append(exprs, ruleExprs(t)...)
 	exprs = append(exprs, dashboardExprs(t)...)
+	exprs = append(exprs, runbookExprs(t)...) // runbook_test.go
 	exported := exportedMetrics(t)
 
 	for _, e := range exprs {

@@ -126,6 +126,7 @@ func ComposeEnv(ctx context.Context, opts ...Option) (map[string]string, error) 
 	env := map[string]string{}
 	for name, ensure := range map[string]func(context.Context, ...Option) (string, error){
 		RedisImageEnv: EnsureRedis, NginxImageEnv: EnsureNginx, PrometheusImageEnv: EnsurePrometheus,
+		AlertmanagerImageEnv: EnsureAlertmanager,
 	} {
 		image, err := ensure(ctx, opts...)
 		if err != nil {

@@ -131,12 +131,12 @@ func (s *Store) catalogKeys() []string {
 	return []string{p + "services", p + "v", p + "removed", p + "leases", p + "seq"}
 }
 
-func (s *Store) servicesKey() string { return s.prefix + ":{catalog}:services" }
+func (s *Store) servicesKey() string     { return s.prefix + ":{catalog}:services" }
 func (s *Store) catalogIndexKey() string { return s.prefix + ":{catalog}:v" }
-func (s *Store) removedKey() string { return s.prefix + ":{catalog}:removed" }
-func (s *Store) leasesKey() string { return s.prefix + ":{catalog}:leases" }
-func (s *Store) sinceKey() string { return s.prefix + ":{catalog}:since" }
-func (s *Store) seqKey() string   { return s.prefix + ":{catalog}:seq" }
+func (s *Store) removedKey() string      { return s.prefix + ":{catalog}:removed" }
+func (s *Store) leasesKey() string       { return s.prefix + ":{catalog}:leases" }
+func (s *Store) sinceKey() string        { return s.prefix + ":{catalog}:since" }
+func (s *Store) seqKey() string          { return s.prefix + ":{catalog}:seq" }
 
 // Grace periods, in milliseconds for PEXPIRE. idsGrace keeps a service's
 // ids key well past its latest lease, so the reaper always finds an

@@ -2,8 +2,8 @@ package redisstore_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -193,8 +193,8 @@ func assertAllUnavailable(t *testing.T, c redis.UniversalClient, bound time.Dura
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"Put":       func() error { _, err := s.Put(ctx, instance(clock, "svc", "a")); return err },
-		"Renew":     func() error { _, err := s.Renew(ctx, "svc", "a"); return err },
+		"Put":     func() error { _, err := s.Put(ctx, instance(clock, "svc", "a")); return err },
+		"Renew":   func() error { _, err := s.Renew(ctx, "svc", "a"); return err },
 		"Service": func() error { _, err := s.Service(ctx, "svc"); return err },
 		"Catalog": func() error { _, err := s.Catalog(ctx); return err },
 		"Delete":  func() error { _, err := s.Delete(ctx, "svc", ""); return err },

@@ -283,4 +283,3 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
-

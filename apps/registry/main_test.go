@@ -86,4 +86,3 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatal("no graceful shutdown")
 	}
 }
-

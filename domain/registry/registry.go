@@ -132,7 +132,9 @@ func (s *Service) List(ctx context.Context, b Block) (catalog.Catalog, error) {
 	return cat, err
 }
 
-func (s *Service) watchCatalog(index uint64) (<-chan struct{}, func()) { return s.watch.WaitCatalog(index) }
+func (s *Service) watchCatalog(index uint64) (<-chan struct{}, func()) {
+	return s.watch.WaitCatalog(index)
+}
 
 // All returns every live instance of every service, grouped by service in
 // name order and best first within a service (for service discovery).

@@ -50,7 +50,11 @@ type replica struct {
 // coherent.
 func newReplica(t *testing.T, addr, notifyAddr, prefix string, clock ports.Clock) *replica {
 	t.Helper()
-	client := redisClient(t, addr)
+	return newReplicaOn(t, redisClient(t, addr), redisClient(t, notifyAddr), prefix, clock)
+}
+
+func newReplicaOn(t *testing.T, client, notifyClient redis.UniversalClient, prefix string, clock ports.Clock) *replica {
+	t.Helper()
 	store, err := redisstore.New(client, clock, redisstore.WithPrefix(prefix), redisstore.WithTimeout(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +63,7 @@ func newReplica(t *testing.T, addr, notifyAddr, prefix string, clock ports.Clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	notifier := store.Notifier(redisClient(t, notifyAddr))
+	notifier := store.Notifier(notifyClient)
 	notifier.PingEvery = 200 * time.Millisecond
 	m := mirror.New(guarded, store, notifier, clock, mirror.Settings{StaleFor: 3 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -112,15 +116,33 @@ func instance(clock ports.Clock, service, id string) catalog.Instance {
 // on another: the promise is 100 ms; the test allows for a busy machine.
 const pushBound = time.Second
 
-// TestWriteOnOneReplicaWakesWatchersOnAnother: two replicas on one Redis.
-// Every kind of change made through A reaches a watcher on B and B's
-// lookups; a renewal through A moves B's lease without waking anyone.
+// TestWriteOnOneReplicaWakesWatchersOnAnother: two replicas on one Redis,
+// a single node and a Cluster. Every kind of change made through A
+// reaches a watcher on B and B's lookups; a renewal through A moves B's
+// lease; the end of a lease, reaped through A, wakes B's watcher.
 func TestWriteOnOneReplicaWakesWatchersOnAnother(t *testing.T) {
-	addr := dockertest.StartRedis(t).MustAddr(t)
+	t.Run("single node", func(t *testing.T) {
+		addr := dockertest.StartRedis(t).MustAddr(t)
+		twoReplicas(t, func() redis.UniversalClient { return redisClient(t, addr) })
+	})
+	t.Run("cluster", func(t *testing.T) {
+		addr := dockertest.StartRedisCluster(t)
+		twoReplicas(t, func() redis.UniversalClient {
+			c, err := redisstore.NewClient(redisstore.Config{ClusterAddrs: []string{addr}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			return c
+		})
+	})
+}
+
+func twoReplicas(t *testing.T, client func() redis.UniversalClient) {
 	clock := portstest.NewFakeClock(time.Now().Truncate(time.Millisecond))
 	prefix := uniquePrefix()
-	a := newReplica(t, addr, addr, prefix, clock)
-	b := newReplica(t, addr, addr, prefix, clock)
+	a := newReplicaOn(t, client(), client(), prefix, clock)
+	b := newReplicaOn(t, client(), client(), prefix, clock)
 	ctx := context.Background()
 
 	changes := []struct {

@@ -52,6 +52,7 @@ func TestChaos(t *testing.T) {
 		{"PartitionSidecar", partitionSidecar},
 		{"RedisLatencyAndResets", redisLatencyAndResets},
 		{"SentinelFailover", sentinelFailover},
+		{"CutNotifications", cutNotifications},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

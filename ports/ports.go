@@ -29,22 +29,56 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// Store keeps instances and their leases. A store judges expiry by the Clock
-// it was built with: an instance whose LastHeartbeat+TTL is not after
-// Clock.Now() is gone for every method.
+// Store keeps instances, their leases and the catalog's indexes (see
+// domain/catalog). A store judges expiry by the Clock it was built with:
+// an instance whose LastHeartbeat+TTL is not after Clock.Now() is gone for
+// every method, and a store that keeps its own truth removes it (moving
+// its service's index) within about a second of its lease's end.
 type Store interface {
 	// Put stores inst, replacing the instance with the same service name and
-	// instance ID. created is true when no live instance had that key.
-	Put(ctx context.Context, inst catalog.Instance) (created bool, err error)
+	// instance ID; the service's index moves. Change.Created is true when no
+	// live instance had that key.
+	Put(ctx context.Context, inst catalog.Instance) (catalog.Change, error)
 	// Renew restarts the lease of a live instance at the store's Now and
-	// returns it; ErrNotFound when the instance is absent or expired.
+	// returns it; ErrNotFound when the instance is absent or expired. No
+	// index moves.
 	Renew(ctx context.Context, service, instanceID string) (catalog.Instance, error)
-	// Instances returns the live instances of a service in any order;
-	// ErrNotFound when there are none.
-	Instances(ctx context.Context, service string) ([]catalog.Instance, error)
-	// Services returns the names with at least one live instance, sorted.
-	Services(ctx context.Context) ([]string, error)
+	// Service returns the live instances of a service in any order, and its
+	// index; a service without a live instance has none (not an error) and
+	// still an index, so a watcher can wait for it to appear.
+	Service(ctx context.Context, service string) (catalog.Service, error)
+	// Catalog returns the live services with their indexes, the removed
+	// ones the store remembers, and the catalog's index.
+	Catalog(ctx context.Context) (catalog.Catalog, error)
 	// Delete removes one instance, or every instance of the service when
-	// instanceID is empty, and says how many went; ErrNotFound when none.
-	Delete(ctx context.Context, service, instanceID string) (int, error)
+	// instanceID is empty, and says how many went (Change.Removed);
+	// ErrNotFound when none.
+	Delete(ctx context.Context, service, instanceID string) (catalog.Change, error)
 }
+
+// Watcher tells when indexes move, so blocking queries wait without
+// polling. Each Wait returns a channel closed once the watched index
+// differs from the one given (at once if it already does) and a release
+// the caller calls when it stops waiting.
+type Watcher interface {
+	// WaitService watches one service's index.
+	WaitService(service string, index uint64) (<-chan struct{}, func())
+	// WaitCatalog watches the catalog's index (services appearing or
+	// disappearing).
+	WaitCatalog(index uint64) (<-chan struct{}, func())
+	// WaitAny watches Catalog().MaxIndex(): any change anywhere.
+	WaitAny(index uint64) (<-chan struct{}, func())
+}
+
+// Reaper removes the instances whose lease has ended, moving their
+// services' indexes, so expiry wakes watchers like any other change. The
+// registry calls it about every ReapInterval on stores that keep their own
+// truth.
+type Reaper interface {
+	Reap(ctx context.Context) error
+}
+
+// ReapInterval is how often the registry reaps: an instance leaves every
+// answer, and its service's index moves, within about this long of its
+// lease's end (the promise is one second).
+const ReapInterval = 250 * time.Millisecond

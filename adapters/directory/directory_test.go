@@ -20,7 +20,7 @@ import (
 func TestContractAgainstTheRegistryAPI(t *testing.T) {
 	portstest.RunDirectory(t, func(t *testing.T, regs []catalog.Registration) ports.Directory {
 		clock := ports.SystemClock{}
-		svc := registry.New(memstore.New(clock), clock, time.Minute)
+		svc := registry.New(memstore.New(clock), nil, clock, time.Minute)
 		for _, r := range regs {
 			if _, _, err := svc.Register(context.Background(), r); err != nil {
 				t.Fatal(err)

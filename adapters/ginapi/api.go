@@ -4,9 +4,11 @@ package ginapi
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,11 +19,14 @@ import (
 type Health struct {
 	Status string `json:"status"`           // "healthy" or "degraded"
 	Reason string `json:"reason,omitempty"` // why, when degraded
+	// Notifications says, on a shared backend, whether change
+	// notifications keep this replica's copy of the catalog exact ("up").
+	Notifications string `json:"notifications,omitempty"`
 }
 
 // Options wire the API. Zero values: no token means writes are open; nil
-// Health means always healthy; nil Middleware adds nothing; nil Logger
-// discards request logs.
+// Health means always healthy; nil Observer observes nothing; nil Logger
+// discards request logs; nil Context never ends.
 type Options struct {
 	Registry *registry.Service
 	// Token, when set, is required as "Authorization: Bearer <Token>" on writes.
@@ -29,20 +34,34 @@ type Options struct {
 	// Backend names the store in /health ("memory", "redis").
 	Backend string
 	Health  func(context.Context) Health
-	// Middleware runs before every handler (metrics, access logs).
-	Middleware []gin.HandlerFunc
+	// Observer learns of every registry operation served (metrics).
+	Observer Observer
 	// Metrics serves GET /metrics when set.
 	Metrics http.Handler
 	Logger  *slog.Logger
+	// Context ends when the server stops: blocking reads then answer at
+	// once, so shutting down never waits for their wait to end.
+	Context context.Context
 }
 
-// Operation names used in metrics; routes map to them in OperationOf.
+// Observer learns what the API served, for metrics; the API itself holds
+// none. Served is called once per request to an operation's route, on
+// the request's goroutine, with the operation's name (Op*), the status
+// answered and how long it took.
+type Observer interface {
+	Served(op string, code int, took time.Duration)
+}
+
+// Operation names used in metrics; routes map to them in OperationOf. A
+// read that blocks (?index=) is OpWatch whatever its route: it lasts as
+// long as its wait, so it must not count as a slow lookup.
 const (
 	OpRegister   = "register"
 	OpHeartbeat  = "heartbeat"
 	OpLookup     = "lookup"
 	OpList       = "list"
 	OpDeregister = "deregister"
+	OpWatch      = "watch"
 )
 
 // OperationOf names the registry operation a matched route performs, or ""
@@ -64,6 +83,8 @@ func OperationOf(method, route string) string {
 			return OpLookup
 		case "/services":
 			return OpList
+		case "/v1/catalog/indexes":
+			return OpWatch
 		}
 	case http.MethodDelete:
 		switch route {
@@ -91,10 +112,15 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
 	a := &api{Options: o}
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.Use(o.Middleware...)
+	if o.Observer != nil {
+		r.Use(observe(o.Observer))
+	}
 	r.HandleMethodNotAllowed = true
 	write := r.Group("/", a.requireToken)
 	write.POST("/register", a.register)
@@ -103,6 +129,7 @@ func New(o Options) http.Handler {
 	write.DELETE("/services/:name/:id", a.deregister)
 	r.GET("/services", a.list)
 	r.GET("/services/:name", a.lookup)
+	r.GET("/v1/catalog/indexes", a.changes)
 	r.GET("/health", a.health)
 	r.GET("/v1/sd/prometheus", a.prometheusSD)
 	if o.Metrics != nil {
@@ -118,6 +145,23 @@ func New(o Options) http.Handler {
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
+
+// observe reports every request to an operation's route to o.
+func observe(o Observer) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		op := OperationOf(c.Request.Method, c.FullPath())
+		if op == "" {
+			c.Next()
+			return
+		}
+		if _, blocking := c.GetQuery("index"); blocking && c.Request.Method == http.MethodGet {
+			op = OpWatch
+		}
+		start := time.Now()
+		c.Next()
+		o.Served(op, c.Writer.Status(), time.Since(start))
+	}
+}
 
 // requireToken compares in constant time so the token cannot be guessed
 // byte by byte from response times.
@@ -165,24 +209,41 @@ func (a *api) heartbeat(c *gin.Context) {
 }
 
 func (a *api) lookup(c *gin.Context) {
-	list, err := a.Registry.Lookup(c.Request.Context(), c.Param("name"))
+	p, err := parseBlock(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, renderLookup(list, a.Registry.Now()))
+	b, cancel := a.block(p)
+	defer cancel()
+	snap, err := a.Registry.Lookup(c.Request.Context(), c.Param("name"), b)
+	var nf *registry.NotFoundError
+	if errors.As(err, &nf) {
+		setIndex(c, nf.Index) // a client may wait for the service to appear
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	setIndex(c, snap.Index)
+	c.JSON(http.StatusOK, renderLookup(snap.Instances, a.Registry.Now()))
 }
 
 func (a *api) list(c *gin.Context) {
-	names, err := a.Registry.List(c.Request.Context())
+	p, err := parseBlock(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if names == nil {
-		names = []string{}
+	b, cancel := a.block(p)
+	defer cancel()
+	cat, err := a.Registry.List(c.Request.Context(), b)
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	c.JSON(http.StatusOK, names)
+	setIndex(c, cat.Index)
+	c.JSON(http.StatusOK, cat.Names())
 }
 
 func (a *api) deregister(c *gin.Context) {

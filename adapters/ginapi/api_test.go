@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -34,20 +33,21 @@ type fixture struct {
 
 func newFixture(t testing.TB, token string) *fixture {
 	clock := portstest.NewFakeClock(time.Unix(1761310133, 187383000))
-	svc := registry.New(memstore.New(clock), clock, 60*time.Second)
+	store := memstore.New(clock)
+	svc := registry.New(store, store, clock, 60*time.Second)
 	reg := prometheus.NewRegistry()
 	stats, err := promstats.NewRegistry(reg, func(ctx context.Context) (int, error) {
-		names, err := svc.List(ctx)
-		return len(names), err
+		cat, err := svc.List(ctx, registry.Block{})
+		return len(cat.Services), err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := ginapi.New(ginapi.Options{
-		Registry:   svc,
-		Token:      token,
-		Middleware: []gin.HandlerFunc{stats.Middleware(ginapi.OperationOf)},
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Registry: svc,
+		Token:    token,
+		Observer: stats,
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	})
 	return &fixture{t: t, h: h, clock: clock}
 }
@@ -252,7 +252,7 @@ func TestMetricsMove(t *testing.T) {
 
 func TestUnavailableStoreIs503WithRetryAfter(t *testing.T) {
 	clock := portstest.NewFakeClock(time.Unix(1761310133, 0))
-	svc := registry.New(downStore{}, clock, 0)
+	svc := registry.New(downStore{}, nil, clock, 0)
 	h := ginapi.New(ginapi.Options{Registry: svc})
 	req := httptest.NewRequest("POST", "/register", strings.NewReader(seedBody))
 	rec := httptest.NewRecorder()

@@ -13,10 +13,16 @@ type downStore struct{}
 
 var errDown = fmt.Errorf("dial tcp 10.0.0.1:6379: %w", ports.ErrUnavailable)
 
-func (downStore) Put(context.Context, catalog.Instance) (bool, error) { return false, errDown }
+func (downStore) Put(context.Context, catalog.Instance) (catalog.Change, error) {
+	return catalog.Change{}, errDown
+}
 func (downStore) Renew(context.Context, string, string) (catalog.Instance, error) {
 	return catalog.Instance{}, errDown
 }
-func (downStore) Instances(context.Context, string) ([]catalog.Instance, error) { return nil, errDown }
-func (downStore) Services(context.Context) ([]string, error)                    { return nil, errDown }
-func (downStore) Delete(context.Context, string, string) (int, error)           { return 0, errDown }
+func (downStore) Service(context.Context, string) (catalog.Service, error) {
+	return catalog.Service{}, errDown
+}
+func (downStore) Catalog(context.Context) (catalog.Catalog, error) { return catalog.Catalog{}, errDown }
+func (downStore) Delete(context.Context, string, string) (catalog.Change, error) {
+	return catalog.Change{}, errDown
+}

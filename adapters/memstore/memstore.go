@@ -1,123 +1,78 @@
 // Package memstore is the in-memory ports.Store: one process's truth, for
-// development, tests and single-replica deployments.
+// development, tests and single-replica deployments. It is a view.Table,
+// so it is also the ports.Watcher of its own changes.
 package memstore
 
 import (
 	"context"
-	"sort"
-	"sync"
+	"sync/atomic"
 
 	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/view"
 	"github.com/vertice/vertice/ports"
 )
 
-// Store keeps instances in a map guarded by one RWMutex. Expired instances
-// are dropped lazily when their service is touched. The zero value is not
-// usable: call New.
+// Store keeps the catalog in a view.Table. The zero value is not usable:
+// call New.
 type Store struct {
 	clock ports.Clock
-	mu    sync.RWMutex
-	byKey map[string]map[string]catalog.Instance // service → instance ID → instance
+	*view.Table
+	forgotAt atomic.Int64 // Unix nanoseconds of the last Forget
 }
 
-// New returns an empty store that judges expiry by clock.
+// New returns an empty store that judges expiry by clock. Its indexes
+// start at the clock's time (catalog.NextIndex), so a restarted registry
+// does not hand out indexes below its previous life's.
 func New(clock ports.Clock) *Store {
-	return &Store{clock: clock, byKey: map[string]map[string]catalog.Instance{}}
+	return &Store{clock: clock, Table: view.New(catalog.NextIndex(0, clock.Now()))}
 }
 
 // Put implements ports.Store.
-func (s *Store) Put(_ context.Context, in catalog.Instance) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.live(in.ServiceName)
-	if ids == nil {
-		ids = map[string]catalog.Instance{}
-		s.byKey[in.ServiceName] = ids
-	}
-	_, existed := ids[in.InstanceID]
-	ids[in.InstanceID] = in
-	return !existed, nil
+func (s *Store) Put(_ context.Context, in catalog.Instance) (catalog.Change, error) {
+	return s.Table.Put(in, s.clock.Now()), nil
 }
 
 // Renew implements ports.Store.
 func (s *Store) Renew(_ context.Context, service, id string) (catalog.Instance, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	in, ok := s.live(service)[id]
+	in, ok := s.Table.Renew(service, id, s.clock.Now())
 	if !ok {
 		return catalog.Instance{}, ports.ErrNotFound
 	}
-	in = in.Renewed(s.clock.Now())
-	s.byKey[service][id] = in
 	return in, nil
 }
 
-// Instances implements ports.Store.
-func (s *Store) Instances(_ context.Context, service string) ([]catalog.Instance, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.live(service)
-	if len(ids) == 0 {
-		return nil, ports.ErrNotFound
-	}
-	out := make([]catalog.Instance, 0, len(ids))
-	for _, in := range ids {
-		out = append(out, in)
-	}
-	return out, nil
+// Service implements ports.Store.
+func (s *Store) Service(_ context.Context, service string) (catalog.Service, error) {
+	return s.Table.Service(service, s.clock.Now()), nil
 }
 
-// Services implements ports.Store.
-func (s *Store) Services(context.Context) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.byKey))
-	for name := range s.byKey {
-		if len(s.live(name)) > 0 {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	return names, nil
+// Catalog implements ports.Store.
+func (s *Store) Catalog(context.Context) (catalog.Catalog, error) {
+	return s.Table.Catalog(s.clock.Now(), false), nil
 }
 
 // Delete implements ports.Store.
-func (s *Store) Delete(_ context.Context, service, id string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.live(service)
-	if id == "" {
-		if len(ids) == 0 {
-			return 0, ports.ErrNotFound
-		}
-		delete(s.byKey, service)
-		return len(ids), nil
+func (s *Store) Delete(_ context.Context, service, id string) (catalog.Change, error) {
+	ch := s.Table.Delete(service, id, s.clock.Now())
+	if ch.Removed == 0 {
+		return ch, ports.ErrNotFound
 	}
-	if _, ok := ids[id]; !ok {
-		return 0, ports.ErrNotFound
-	}
-	delete(ids, id)
-	if len(ids) == 0 {
-		delete(s.byKey, service)
-	}
-	return 1, nil
+	return ch, nil
 }
 
-// live prunes the expired instances of service and returns what is left
-// (nil when nothing). Callers hold the write lock.
-func (s *Store) live(service string) map[string]catalog.Instance {
-	ids := s.byKey[service]
+// Reap implements ports.Reaper: ended leases leave, and removals older
+// than view.TombstoneTTL are forgotten.
+func (s *Store) Reap(context.Context) error {
 	now := s.clock.Now()
-	for id, in := range ids {
-		if in.Expired(now) {
-			delete(ids, id)
-		}
+	s.Table.Expire(now)
+	if last := s.forgotAt.Load(); now.UnixNano()-last >= int64(view.ForgetEvery) && s.forgotAt.CompareAndSwap(last, now.UnixNano()) {
+		s.Table.Forget(catalog.NextIndex(0, now.Add(-view.TombstoneTTL)))
 	}
-	if len(ids) == 0 {
-		delete(s.byKey, service)
-		return nil
-	}
-	return ids
+	return nil
 }
 
-var _ ports.Store = (*Store)(nil)
+var (
+	_ ports.Store   = (*Store)(nil)
+	_ ports.Watcher = (*Store)(nil)
+	_ ports.Reaper  = (*Store)(nil)
+)

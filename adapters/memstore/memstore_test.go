@@ -13,3 +13,9 @@ func TestStoreContract(t *testing.T) {
 		return memstore.New(clock)
 	})
 }
+
+func TestWatcherContract(t *testing.T) {
+	portstest.RunWatcher(t, func(_ *testing.T, clock ports.Clock) portstest.WatchedStore {
+		return memstore.New(clock)
+	})
+}

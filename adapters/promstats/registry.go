@@ -1,6 +1,7 @@
-// Package promstats records the seed's Prometheus metrics from outside the
-// core: HTTP middleware and gauge callbacks, registered on a Registerer the
-// caller owns.
+// Package promstats records the registry's Prometheus metrics (the v1
+// API's names) from outside the core: it observes what the HTTP API
+// served (ginapi.Observer) and reads gauges at scrape time, registered on
+// a Registerer the caller owns.
 package promstats
 
 import (
@@ -10,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -38,7 +38,11 @@ func (r *Registry) metricsOf(op string) *opMetrics {
 	if m, ok := r.byOp.Load(op); ok {
 		return m.(*opMetrics)
 	}
-	m, _ := r.byOp.LoadOrStore(op, &opMetrics{duration: r.duration.WithLabelValues(op)})
+	fresh := &opMetrics{}
+	if op != Watch {
+		fresh.duration = r.duration.WithLabelValues(op)
+	}
+	m, _ := r.byOp.LoadOrStore(op, fresh)
 	return m.(*opMetrics)
 }
 
@@ -87,21 +91,19 @@ func NewRegistry(reg prometheus.Registerer, countServices func(context.Context) 
 	return r, nil
 }
 
-// Middleware times every request whose route is an operation (as named by
-// operationOf) and counts it by outcome.
-func (r *Registry) Middleware(operationOf func(method, route string) string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		op := operationOf(c.Request.Method, c.FullPath())
-		if op == "" {
-			c.Next()
-			return
-		}
-		start := time.Now()
-		c.Next()
-		m := r.metricsOf(op)
-		m.duration.Observe(time.Since(start).Seconds())
-		r.counter(m, op, outcomeIndex(c.Writer.Status())).Inc()
+// Watch is the operation of blocking reads: they are counted, not timed,
+// as they last as long as the client asked to wait and would read as slow
+// lookups in registry_operation_duration_seconds (and its latency alert).
+const Watch = "watch"
+
+// Served records one operation: its outcome by status code, and its
+// duration unless it was a blocking read.
+func (r *Registry) Served(op string, code int, took time.Duration) {
+	m := r.metricsOf(op)
+	if m.duration != nil {
+		m.duration.Observe(took.Seconds())
 	}
+	r.counter(m, op, outcomeIndex(code)).Inc()
 }
 
 // Outcome turns an HTTP status into the status label.

@@ -36,19 +36,19 @@ func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
 					errs <- fmt.Errorf("%s renew %s: got %s/%s, %v", service, id, in.ServiceName, in.InstanceID, err)
 					return
 				}
-				list, err := s.Instances(ctx, service)
-				if err != nil || len(list) != min(r+1, 3) {
-					errs <- fmt.Errorf("%s round %d: %d instances, %v", service, r, len(list), err)
+				snap, err := s.Service(ctx, service)
+				if err != nil || len(snap.Instances) != min(r+1, 3) {
+					errs <- fmt.Errorf("%s round %d: %d instances, %v", service, r, len(snap.Instances), err)
 					return
 				}
-				for _, in := range list {
+				for _, in := range snap.Instances {
 					if in.ServiceName != service {
 						errs <- fmt.Errorf("%s got an instance of %s", service, in.ServiceName)
 						return
 					}
 				}
-				if _, err := s.Instances(ctx, service+"_absent"); !errors.Is(err, ports.ErrNotFound) {
-					errs <- fmt.Errorf("%s_absent: want ErrNotFound, got %v", service, err)
+				if absent, err := s.Service(ctx, service+"_absent"); err != nil || absent.Found() {
+					errs <- fmt.Errorf("%s_absent: want no instances, got %d, %v", service, len(absent.Instances), err)
 					return
 				}
 			}
@@ -72,7 +72,7 @@ func TestConcurrentCallsOnSilentRedisAreBounded(t *testing.T) {
 	for i := range 20 {
 		wg.Go(func() {
 			start := time.Now()
-			_, err := s.Instances(context.Background(), fmt.Sprintf("svc_%d", i))
+			_, err := s.Service(context.Background(), fmt.Sprintf("svc_%d", i))
 			if took := time.Since(start); took > time.Second {
 				t.Errorf("call %d took %s", i, took)
 			}

@@ -106,9 +106,9 @@ func BenchmarkRenew(b *testing.B) {
 	}
 }
 
-// BenchmarkInstances reads a service of 1 and of 10 instances: one
-// ZRANGEBYSCORE plus one pipelined HGETALL per instance.
-func BenchmarkInstances(b *testing.B) {
+// BenchmarkService reads a service of 1 and of 10 instances: one script
+// (ZRANGEBYSCORE, then HMGET per instance).
+func BenchmarkService(b *testing.B) {
 	for _, n := range []int{1, 10} {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
 			s := newStore(b, benchClient(b), ports.SystemClock{})
@@ -116,16 +116,16 @@ func BenchmarkInstances(b *testing.B) {
 			seed(b, s, "svc", n)
 			b.ReportAllocs()
 			for b.Loop() {
-				list, err := s.Instances(ctx, "svc")
-				if err != nil || len(list) != n {
-					b.Fatalf("got %d instances, %v", len(list), err)
+				snap, err := s.Service(ctx, "svc")
+				if err != nil || len(snap.Instances) != n {
+					b.Fatalf("got %d instances, %v", len(snap.Instances), err)
 				}
 			}
 		})
 	}
 }
 
-func BenchmarkServices(b *testing.B) {
+func BenchmarkCatalog(b *testing.B) {
 	s := newStore(b, benchClient(b), ports.SystemClock{})
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
@@ -133,8 +133,8 @@ func BenchmarkServices(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if names, err := s.Services(ctx); err != nil || len(names) != 20 {
-			b.Fatalf("got %d services, %v", len(names), err)
+		if cat, err := s.Catalog(ctx); err != nil || len(cat.Services) != 20 {
+			b.Fatalf("got %d services, %v", len(cat.Services), err)
 		}
 	}
 }
@@ -162,7 +162,7 @@ func BenchmarkParallel(b *testing.B) {
 		name string
 		call func() error
 	}{
-		{"Instances", func() error { _, err := s.Instances(ctx, "svc"); return err }},
+		{"Service", func() error { _, err := s.Service(ctx, "svc"); return err }},
 		{"Renew", func() error { _, err := s.Renew(ctx, "svc", "i0"); return err }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -5,24 +5,31 @@
 // Layout, for prefix "vertice" and service "nmap_service":
 //
 //	vertice:{nmap_service}:i:<instance ID>  hash: one instance, PEXPIRE = its lease
-//	vertice:{nmap_service}:ids              zset: instance IDs scored by expiry (µs)
-//	vertice:services                        zset: service names scored by their latest expiry
+//	vertice:{nmap_service}:ids              zset: instance IDs scored by lease end (µs)
+//	vertice:{nmap_service}:v                the service's index (domain/catalog)
+//	vertice:{catalog}:services              zset: service names scored by their latest lease end
+//	vertice:{catalog}:leases                zset: service names scored by their earliest lease end
+//	vertice:{catalog}:removed               zset: services without instances, scored by their removal index
+//	vertice:{catalog}:v                     the catalog's index
+//	vertice:{catalog}:seq                   the last index handed out (domain/catalog)
+//	vertice:{catalog}:since                 the index of services nobody remembers
+//	vertice:changes                         pub/sub channel of every change (notify.go)
 //
 // The {service} hash tag keeps every key of a service in one Cluster slot,
-// so Put, Renew and Delete are single Lua scripts. Redis's own key TTL is
-// the shared truth about expiry; reads also filter by the injected clock,
-// which tests move by hand.
+// so Put, Renew and Delete are single Lua scripts that also move the
+// service's index and publish the change. The catalog's keys share the
+// {catalog} slot: on a single node or Sentinel the same script updates
+// them; on a Cluster they usually live on another node, so a second
+// script does, right after (catalogScript). A failure between the two
+// leaves the catalog's indexes behind the services' truth until the
+// service's next write; reads confirm every listed name against the
+// service's own keys, so nothing dead is ever listed.
 //
-// The services index is one key, hence one slot: in a Cluster it usually
-// lives on another node than the service's keys, so it is updated in a
-// separate call after each write rather than inside the script (on a
-// single node or Sentinel, where every key is on one server, the put and
-// renew scripts update it themselves). Its scores
-// only ever grow (ZADD GT); reads drop the names whose score has passed and
-// confirm each remaining name against the service's own index, so a name
-// left behind by a Delete or by a failure between the two calls is never
-// listed, and a live service missing from it reappears at its next
-// heartbeat. Listing never uses KEYS or SCAN.
+// Leases are Redis key TTLs and scores; reads also filter by the injected
+// clock, which tests move by hand. A lease's end is made a change by Reap,
+// which every replica runs about every ports.ReapInterval: it asks the
+// leases index which services have a lease due and removes them, moving
+// their index. Listing never uses KEYS or SCAN.
 package redisstore
 
 import (
@@ -30,14 +37,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/view"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -63,6 +70,10 @@ type Store struct {
 	// batch shares round trips among concurrent script calls (batch.go);
 	// nil on a Cluster.
 	batch *batcher
+	// channel is where every change is published (notify.go).
+	channel string
+	// forgotAt is when this store last forgot old removals (Unix ns).
+	forgotAt atomic.Int64
 }
 
 // Option tunes New.
@@ -101,6 +112,7 @@ func New(client redis.UniversalClient, clock ports.Clock, opts ...Option) (*Stor
 	if s.oneServer {
 		s.batch = &batcher{client: client, timeout: s.timeout}
 	}
+	s.channel = s.prefix + ":changes"
 	return s, nil
 }
 
@@ -108,234 +120,74 @@ func (s *Store) instanceKey(service, id string) string {
 	return s.prefix + ":{" + service + "}:i:" + id
 }
 
-func (s *Store) indexKey(service string) string { return s.prefix + ":{" + service + "}:ids" }
+func (s *Store) idsKey(service string) string { return s.prefix + ":{" + service + "}:ids" }
 
-func (s *Store) servicesKey() string { return s.prefix + ":services" }
+func (s *Store) serviceIndexKey(service string) string { return s.prefix + ":{" + service + "}:v" }
 
-// Put implements ports.Store. On a single node or Sentinel the script also
-// updates the services index: one command. On a Cluster the script and the
-// services index update go out in one pipeline (split per slot). Should
-// the script fail while the index update lands, the index merely names a
-// service with no live instance, which Services filters out (see the
-// package comment).
-func (s *Store) Put(ctx context.Context, in catalog.Instance) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	now := s.clock.Now()
-	fields, err := encode(in)
-	if err != nil {
-		return false, err
-	}
-	exp := in.ExpiresAt().UnixMicro()
-	args := append([]any{now.UnixMicro(), exp, leaseMillis(in.ExpiresAt().Sub(now)), in.InstanceID, in.ServiceName}, fields...)
-	if s.oneServer {
-		keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName), s.servicesKey()}
-		existed, err := s.batch.run(ctx, putScript, keys, args...).Int()
-		if err != nil {
-			return false, unavailable("put", err)
-		}
-		return existed == 0, nil
-	}
-	keys := []string{s.instanceKey(in.ServiceName, in.InstanceID), s.indexKey(in.ServiceName)}
-	var put *redis.Cmd
-	var index *redis.IntCmd
-	pipe := func(p redis.Pipeliner) error {
-		put = putScript.EvalSha(ctx, p, keys, args...)
-		index = p.ZAddGT(ctx, s.servicesKey(), redis.Z{Score: float64(exp), Member: in.ServiceName})
-		return nil
-	}
-	_, err = s.client.Pipelined(ctx, pipe)
-	if err != nil && redis.HasErrorPrefix(put.Err(), "NOSCRIPT") {
-		// First use on this server (or after SCRIPT FLUSH / a failover to
-		// a node that never saw it): load it and send the pipeline again.
-		if err = putScript.Load(ctx, s.client).Err(); err == nil {
-			_, err = s.client.Pipelined(ctx, pipe)
-		}
-	}
-	if err != nil {
-		if perr := put.Err(); perr != nil {
-			return false, unavailable("put", perr)
-		}
-		return false, mapErr("index service", index.Err())
-	}
-	existed, err := put.Int()
-	if err != nil {
-		return false, unavailable("put", err)
-	}
-	return existed == 0, nil
+// catalogKeys are the keys of the catalog part of every script: services,
+// catalog index, removed, leases, sequence.
+func (s *Store) catalogKeys() []string {
+	p := s.prefix + ":{catalog}:"
+	return []string{p + "services", p + "v", p + "removed", p + "leases", p + "seq"}
 }
 
-// Renew implements ports.Store. On a single node or Sentinel it is one
-// script that also raises the service in the services index. On a Cluster
-// the index lives in another slot, so it takes two round trips (the
-// script, then the index), bounded one by one, as WithTimeout says: under
-// one shared bound a Redis slower than half the timeout failed every
-// heartbeat, and each timeout cost a connection, so the next call paid one
-// more round trip to open another.
-func (s *Store) Renew(ctx context.Context, service, id string) (catalog.Instance, error) {
-	sctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	now := s.clock.Now()
-	keys := []string{s.instanceKey(service, id), s.indexKey(service)}
-	args := make([]any, 0, 4+len(instanceFieldArgs))
-	args = append(append(args, now.UnixMicro(), now.UnixNano(), id, service), instanceFieldArgs...)
-	var cmd *redis.Cmd
+func (s *Store) servicesKey() string     { return s.prefix + ":{catalog}:services" }
+func (s *Store) catalogIndexKey() string { return s.prefix + ":{catalog}:v" }
+func (s *Store) removedKey() string      { return s.prefix + ":{catalog}:removed" }
+func (s *Store) leasesKey() string       { return s.prefix + ":{catalog}:leases" }
+func (s *Store) sinceKey() string        { return s.prefix + ":{catalog}:since" }
+func (s *Store) seqKey() string          { return s.prefix + ":{catalog}:seq" }
+
+// Grace periods, in milliseconds for PEXPIRE. idsGrace keeps a service's
+// ids key well past its latest lease, so the reaper always finds an
+// ended lease in it. tombstoneKeep keeps a removed service's index key
+// twice as long as the catalog remembers the removal (view.TombstoneTTL),
+// so the index is forgotten only after since has moved past it.
+var (
+	idsGrace      = (10 * time.Minute).Milliseconds()
+	tombstoneKeep = (2 * view.TombstoneTTL).Milliseconds()
+)
+
+// keys appends the catalog's keys to a service script's on a single
+// server, where the script updates the catalog itself.
+func (s *Store) keys(service ...string) []string {
 	if s.oneServer {
-		keys = append(keys, s.servicesKey())
-		cmd = s.batch.run(sctx, renewScript, keys, args...)
-	} else {
-		cmd = renewScript.Run(sctx, s.client, keys, args...)
+		return append(service, s.catalogKeys()...)
 	}
-	reply, err := cmd.Result()
-	if err != nil {
-		return catalog.Instance{}, mapErr("renew", err)
-	}
-	in, ok, err := decodeFields(reply)
-	if err != nil {
-		return catalog.Instance{}, err
-	}
-	if !ok {
-		return catalog.Instance{}, ports.ErrNotFound
-	}
-	if s.oneServer {
-		return in, nil
-	}
-	ictx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	if err := s.listService(ictx, service, in.ExpiresAt().UnixMicro()); err != nil {
-		return catalog.Instance{}, err
-	}
-	return in, nil
+	return service
 }
 
-// listService raises the service's score in the services index to exp. It
-// is a separate call because the index lives in another slot (see the
-// package comment).
-func (s *Store) listService(ctx context.Context, service string, exp int64) error {
-	err := s.client.ZAddGT(ctx, s.servicesKey(), redis.Z{Score: float64(exp), Member: service}).Err()
-	return mapErr("index service", err)
+// indexed runs a service script that moves the service's index, passing
+// the index as its last argument: 0 on a single server, where the script
+// takes it from the catalog's sequence itself; on a Cluster, where the
+// sequence lives in another slot, one allocated first, and allocated
+// again if the script refuses it (a concurrent write to the service took
+// a later one first).
+func (s *Store) indexed(ctx context.Context, script *redis.Script, keys []string, args, tail []any, n int) ([]int64, error) {
+	for range 10 {
+		given := int64(0)
+		if !s.oneServer {
+			var err error
+			if given, err = allocScript.Run(ctx, s.client, []string{s.seqKey()}, s.clock.Now().UnixMicro()).Int64(); err != nil {
+				return nil, err
+			}
+		}
+		all := append(append(append(make([]any, 0, len(args)+1+len(tail)), args...), given), tail...)
+		r, err := ints(s.run(ctx, script, keys, all...), n)
+		if err != nil || !refused(r) {
+			return r, err
+		}
+	}
+	return nil, errors.New("redisstore: concurrent writes to one service kept refusing the index allocated")
 }
 
-// Instances implements ports.Store: one script, one round trip.
-func (s *Store) Instances(ctx context.Context, service string) ([]catalog.Instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	now := s.clock.Now()
-	args := make([]any, 0, 2+len(instanceFieldArgs))
-	args = append(append(args, now.UnixMicro(), s.instanceKey(service, "")), instanceFieldArgs...)
-	keys := []string{s.indexKey(service)}
-	var cmd *redis.Cmd
+// run sends a script, sharing round trips with concurrent calls on a
+// single server (batch.go).
+func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	if s.batch != nil {
-		cmd = s.batch.run(ctx, instancesScript, keys, args...)
-	} else {
-		cmd = instancesScript.Run(ctx, s.client, keys, args...)
+		return s.batch.run(ctx, script, keys, args...)
 	}
-	reply, err := cmd.Slice()
-	if err != nil {
-		return nil, unavailable("instances", err)
-	}
-	list := make([]catalog.Instance, 0, len(reply))
-	for _, r := range reply {
-		in, ok, err := decodeFields(r)
-		if err != nil {
-			return nil, err
-		}
-		if ok && !in.Expired(now) {
-			list = append(list, in)
-		}
-	}
-	if len(list) == 0 {
-		return nil, ports.ErrNotFound
-	}
-	return list, nil
-}
-
-// Services implements ports.Store.
-func (s *Store) Services(ctx context.Context) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	now := s.clock.Now()
-	candidates, err := s.candidates(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	return s.confirm(ctx, candidates, now)
-}
-
-// candidates prunes the names whose latest lease has ended and returns the
-// rest. Both commands touch one key, so the transaction stays in one slot.
-func (s *Store) candidates(ctx context.Context, now time.Time) ([]string, error) {
-	var names *redis.StringSliceCmd
-	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRemRangeByScore(ctx, s.servicesKey(), "-inf", strconv.FormatInt(now.UnixMicro(), 10))
-		names = p.ZRangeByScore(ctx, s.servicesKey(), liveRange(now))
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable("services", err)
-	}
-	return names.Val(), nil
-}
-
-// confirm keeps the names whose own index still holds a live instance; the
-// pipeline fans out per slot on a Cluster.
-func (s *Store) confirm(ctx context.Context, names []string, now time.Time) ([]string, error) {
-	if len(names) == 0 {
-		return []string{}, nil
-	}
-	counts := make([]*redis.IntCmd, len(names))
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		r := liveRange(now)
-		for i, name := range names {
-			counts[i] = p.ZCount(ctx, s.indexKey(name), r.Min, r.Max)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, unavailable("services", err)
-	}
-	live := make([]string, 0, len(names))
-	for i, name := range names {
-		if counts[i].Val() > 0 {
-			live = append(live, name)
-		}
-	}
-	sort.Strings(live)
-	return live, nil
-}
-
-// Delete implements ports.Store.
-func (s *Store) Delete(ctx context.Context, service, id string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	ids := []string{id}
-	if id == "" {
-		// Every ID ever indexed, expired ones too, so their keys go as well.
-		all, err := s.client.ZRange(ctx, s.indexKey(service), 0, -1).Result()
-		if err != nil {
-			return 0, unavailable("delete", err)
-		}
-		ids = all
-	}
-	if len(ids) == 0 {
-		return 0, ports.ErrNotFound
-	}
-	keys := make([]string, 0, len(ids)+1)
-	args := make([]any, 0, len(ids)+1)
-	keys = append(keys, s.indexKey(service))
-	args = append(args, s.clock.Now().UnixMicro())
-	for _, id := range ids {
-		keys = append(keys, s.instanceKey(service, id))
-		args = append(args, id)
-	}
-	n, err := deleteScript.Run(ctx, s.client, keys, args...).Int()
-	if err != nil {
-		return 0, unavailable("delete", err)
-	}
-	if n == 0 {
-		return 0, ports.ErrNotFound
-	}
-	return n, nil
+	return script.Run(ctx, s.client, keys, args...)
 }
 
 // liveRange selects scores strictly after now: a lease ending exactly at now
@@ -368,4 +220,7 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, ports.ErrUnavailable, err)
 }
 
-var _ ports.Store = (*Store)(nil)
+var (
+	_ ports.Store  = (*Store)(nil)
+	_ ports.Reaper = (*Store)(nil)
+)

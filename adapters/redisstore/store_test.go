@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -46,19 +47,32 @@ func TestKeysExpireInRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 3 {
-		t.Fatalf("want instance, index and services keys, got %q", keys)
+	// instance hash, ids zset and index of the service; services, leases,
+	// catalog index and sequence of the catalog.
+	if len(keys) != 7 {
+		t.Fatalf("want 3 service keys and 4 catalog keys, got %q", keys)
 	}
 	for _, k := range keys {
 		pttl := client.PTTL(ctx, k).Val()
-		isServices := strings.HasSuffix(k, ":services")
 		switch {
-		case isServices && pttl >= 0:
-			t.Errorf("services index %s should not expire (pruned by score), PTTL %v", k, pttl)
-		case !isServices && (pttl <= ttl-5*time.Second || pttl > ttl):
-			t.Errorf("%s: PTTL %v, want about %v", k, pttl, ttl)
-		case !isServices && !strings.Contains(k, "{nmap_service}"):
+		case strings.Contains(k, "{catalog}"):
+			if pttl >= 0 {
+				t.Errorf("catalog key %s should not expire (pruned by score), PTTL %v", k, pttl)
+			}
+		case !strings.Contains(k, "{nmap_service}"):
 			t.Errorf("%s lacks the service hash tag", k)
+		case strings.HasSuffix(k, ":v"):
+			if pttl >= 0 {
+				t.Errorf("a live service's index %s must not expire, PTTL %v", k, pttl)
+			}
+		case strings.HasSuffix(k, ":ids"):
+			// The ids outlive the latest lease by a grace period, so the
+			// reaper always finds the ended leases there.
+			if pttl <= ttl || pttl > ttl+11*time.Minute {
+				t.Errorf("%s: PTTL %v, want a little over %v", k, pttl, ttl)
+			}
+		case pttl <= ttl-5*time.Second || pttl > ttl:
+			t.Errorf("%s: PTTL %v, want about %v", k, pttl, ttl)
 		}
 	}
 }
@@ -103,9 +117,9 @@ func TestServicesForgetsDeleted(t *testing.T) {
 	if _, err := s.Delete(ctx, "a_service", ""); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Services(ctx)
-	if err != nil || len(got) != 1 || got[0] != "b_service" {
-		t.Fatalf("Services() = %v, %v; want [b_service]", got, err)
+	cat, err := s.Catalog(ctx)
+	if err != nil || fmt.Sprint(cat.Names()) != "[b_service]" {
+		t.Fatalf("Catalog() = %v, %v; want [b_service]", cat.Names(), err)
 	}
 }
 
@@ -120,13 +134,13 @@ func TestServicesIndexHealsOnRenew(t *testing.T) {
 	if _, err := s.Put(ctx, instance(clock, "svc", "a")); err != nil {
 		t.Fatal(err)
 	}
-	client.ZRem(ctx, prefix+":services", "svc")
+	client.ZRem(ctx, prefix+":{catalog}:services", "svc")
 	clock.Advance(time.Second)
 	if _, err := s.Renew(ctx, "svc", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Services(ctx); err != nil || len(got) != 1 {
-		t.Fatalf("Services() = %v, %v; want [svc]", got, err)
+	if cat, err := s.Catalog(ctx); err != nil || len(cat.Services) != 1 {
+		t.Fatalf("Catalog() = %v, %v; want [svc]", cat.Names(), err)
 	}
 }
 
@@ -179,11 +193,12 @@ func assertAllUnavailable(t *testing.T, c redis.UniversalClient, bound time.Dura
 		t.Fatal(err)
 	}
 	calls := map[string]func() error{
-		"Put":       func() error { _, err := s.Put(ctx, instance(clock, "svc", "a")); return err },
-		"Renew":     func() error { _, err := s.Renew(ctx, "svc", "a"); return err },
-		"Instances": func() error { _, err := s.Instances(ctx, "svc"); return err },
-		"Services":  func() error { _, err := s.Services(ctx); return err },
-		"Delete":    func() error { _, err := s.Delete(ctx, "svc", ""); return err },
+		"Put":     func() error { _, err := s.Put(ctx, instance(clock, "svc", "a")); return err },
+		"Renew":   func() error { _, err := s.Renew(ctx, "svc", "a"); return err },
+		"Service": func() error { _, err := s.Service(ctx, "svc"); return err },
+		"Catalog": func() error { _, err := s.Catalog(ctx); return err },
+		"Delete":  func() error { _, err := s.Delete(ctx, "svc", ""); return err },
+		"Reap":    func() error { return s.Reap(ctx) },
 	}
 	for name, call := range calls {
 		start := time.Now()

@@ -22,7 +22,7 @@ import (
 func newRegistry(t *testing.T, token string) (*httptest.Server, *registry.Service) {
 	t.Helper()
 	clock := ports.SystemClock{}
-	svc := registry.New(memstore.New(clock), clock, time.Minute)
+	svc := registry.New(memstore.New(clock), nil, clock, time.Minute)
 	srv := httptest.NewServer(ginapi.New(ginapi.Options{Registry: svc, Token: token}))
 	t.Cleanup(srv.Close)
 	return srv, svc
@@ -49,9 +49,9 @@ func TestRegisterHeartbeatDeregisterAgainstTheRealAPI(t *testing.T) {
 	if err := c.Register(ctx, reg); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
-	list, err := svc.Lookup(ctx, "osint_service")
-	if err != nil || list[0].InstanceID != "osint-1" || list[0].Metadata["version"] != "1.0.0" {
-		t.Fatalf("registry holds %+v, %v", list, err)
+	snap, err := svc.Lookup(ctx, "osint_service", registry.Block{})
+	if err != nil || snap.Instances[0].InstanceID != "osint-1" || snap.Instances[0].Metadata["version"] != "1.0.0" {
+		t.Fatalf("registry holds %+v, %v", snap.Instances, err)
 	}
 	if err := c.Heartbeat(ctx, "osint_service", "osint-1"); err != nil {
 		t.Fatalf("Heartbeat: %v", err)
@@ -59,7 +59,7 @@ func TestRegisterHeartbeatDeregisterAgainstTheRealAPI(t *testing.T) {
 	if err := c.Deregister(ctx, "osint_service", "osint-1"); err != nil {
 		t.Fatalf("Deregister: %v", err)
 	}
-	if _, err := svc.Lookup(ctx, "osint_service"); !errors.Is(err, ports.ErrNotFound) {
+	if _, err := svc.Lookup(ctx, "osint_service", registry.Block{}); !errors.Is(err, ports.ErrNotFound) {
 		t.Fatalf("instance still listed after Deregister: %v", err)
 	}
 }

@@ -35,9 +35,9 @@ func (f *flaky) fail() error {
 	return nil
 }
 
-func (f *flaky) Put(ctx context.Context, in catalog.Instance) (bool, error) {
+func (f *flaky) Put(ctx context.Context, in catalog.Instance) (catalog.Change, error) {
 	if err := f.fail(); err != nil {
-		return false, err
+		return catalog.Change{}, err
 	}
 	return f.Store.Put(ctx, in)
 }
@@ -49,30 +49,29 @@ func (f *flaky) Renew(ctx context.Context, service, id string) (catalog.Instance
 	return f.Store.Renew(ctx, service, id)
 }
 
-func (f *flaky) Instances(ctx context.Context, service string) ([]catalog.Instance, error) {
+func (f *flaky) Service(ctx context.Context, service string) (catalog.Service, error) {
 	if err := f.fail(); err != nil {
-		return nil, err
+		return catalog.Service{}, err
 	}
-	return f.Store.Instances(ctx, service)
+	return f.Store.Service(ctx, service)
 }
 
-func (f *flaky) Services(ctx context.Context) ([]string, error) {
+func (f *flaky) Catalog(ctx context.Context) (catalog.Catalog, error) {
 	if err := f.fail(); err != nil {
-		return nil, err
+		return catalog.Catalog{}, err
 	}
-	return f.Store.Services(ctx)
+	return f.Store.Catalog(ctx)
 }
 
-func (f *flaky) Delete(ctx context.Context, service, id string) (int, error) {
+func (f *flaky) Delete(ctx context.Context, service, id string) (catalog.Change, error) {
 	if err := f.fail(); err != nil {
-		return 0, err
+		return catalog.Change{}, err
 	}
 	return f.Store.Delete(ctx, service, id)
 }
 
 const (
 	openFor  = 30 * time.Second
-	staleFor = 60 * time.Second
 	leaseTTL = 60 * time.Second
 )
 
@@ -88,7 +87,7 @@ func newRig(t *testing.T) *rig {
 	clock := portstest.NewFakeClock(time.Unix(1_761_311_216, 0))
 	back := &flaky{Store: memstore.New(clock)}
 	s, err := resilient.New(back, clock, resilient.Settings{
-		Breaker: breaker.Settings{Failures: 3, OpenFor: openFor}, StaleFor: staleFor, Backend: "redis",
+		Breaker: breaker.Settings{Failures: 3, OpenFor: openFor}, Backend: "redis",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,9 +106,9 @@ func (r *rig) put(service, id string) {
 }
 
 func (r *rig) ids(service string) ([]string, error) {
-	list, err := r.s.Instances(r.ctx, service)
-	ids := make([]string, len(list))
-	for i, in := range list {
+	snap, err := r.s.Service(r.ctx, service)
+	ids := make([]string, len(snap.Instances))
+	for i, in := range snap.Instances {
 		ids[i] = in.InstanceID
 	}
 	sort.Strings(ids)
@@ -121,7 +120,7 @@ func (r *rig) openBreaker() {
 	r.t.Helper()
 	r.back.down.Store(true)
 	for i := 0; i < 3; i++ {
-		_, _ = r.s.Instances(r.ctx, "never_cached")
+		_, _ = r.s.Service(r.ctx, "never_cached")
 	}
 	if got := r.s.State(); got != breaker.Open {
 		r.t.Fatalf("breaker %v after 3 failures, want open", got)
@@ -164,7 +163,7 @@ func TestOpensAfterConsecutiveFailuresAndStopsCalling(t *testing.T) {
 	r := newRig(t)
 	r.openBreaker()
 	before := r.back.calls.Load()
-	_, err := r.s.Services(r.ctx)
+	_, err := r.s.Catalog(r.ctx)
 	wantUnavailable(t, err, openFor)
 	if !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("a rejected call should say the breaker is open: %v", err)
@@ -181,7 +180,7 @@ func TestOpensAfterConsecutiveFailuresAndStopsCalling(t *testing.T) {
 func TestBackendErrorKeepsCause(t *testing.T) {
 	r := newRig(t)
 	r.back.down.Store(true)
-	_, err := r.s.Instances(r.ctx, "svc")
+	_, err := r.s.Service(r.ctx, "svc")
 	wantUnavailable(t, err, time.Second) // breaker still closed: retry soon
 	if !errors.Is(err, errConnRefused) {
 		t.Fatalf("cause lost: %v", err)
@@ -201,101 +200,6 @@ func TestWritesFailFastWhileOpen(t *testing.T) {
 	wantUnavailable(t, err, openFor-10*time.Second)
 }
 
-func TestServesCachedReadsWhileDown(t *testing.T) {
-	r := newRig(t)
-	r.put("nmap_service", "a")
-	r.put("nmap_service", "b")
-	r.put("osint_service", "c")
-	if _, err := r.ids("nmap_service"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.s.Services(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.openBreaker()
-	r.clock.Advance(staleFor) // leases have ended too: still served
-	ids, err := r.ids("nmap_service")
-	if err != nil || fmt.Sprint(ids) != "[a b]" {
-		t.Fatalf("cached instances: %v, %v", ids, err)
-	}
-	names, err := r.s.Services(r.ctx)
-	if err != nil || fmt.Sprint(names) != "[nmap_service osint_service]" {
-		t.Fatalf("cached services: %v, %v", names, err)
-	}
-	_, err = r.s.Instances(r.ctx, "osint_service") // never read: nothing to serve
-	if !errors.Is(err, ports.ErrUnavailable) {
-		t.Fatalf("uncached service: want ErrUnavailable, got %v", err)
-	}
-}
-
-func TestCachedReadsExpireAfterStaleFor(t *testing.T) {
-	r := newRig(t)
-	r.put("svc", "a")
-	if _, err := r.ids("svc"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.s.Services(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.openBreaker()
-	r.clock.Advance(staleFor + time.Millisecond)
-	if _, err := r.s.Instances(r.ctx, "svc"); !errors.Is(err, ports.ErrUnavailable) {
-		t.Fatalf("instances older than StaleFor served: %v", err)
-	}
-	if _, err := r.s.Services(r.ctx); !errors.Is(err, ports.ErrUnavailable) {
-		t.Fatalf("services older than StaleFor served: %v", err)
-	}
-}
-
-func TestCachedListIsACopy(t *testing.T) {
-	r := newRig(t)
-	r.put("svc", "a")
-	r.put("svc", "b")
-	list, err := r.s.Instances(r.ctx, "svc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list[0].InstanceID = "mutated" // as a caller sorting or editing its answer
-	r.back.down.Store(true)
-	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a b]" {
-		t.Fatalf("caller's edit leaked into the cache: %v", ids)
-	}
-}
-
-func TestWritesPatchTheCache(t *testing.T) {
-	r := newRig(t)
-	r.put("svc", "a")
-	r.put("svc", "b")
-	r.put("gone_service", "z")
-	for _, svc := range []string{"svc", "gone_service"} {
-		if _, err := r.ids(svc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := r.s.Services(r.ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.put("svc", "c")
-	r.put("new_service", "n")
-	if _, err := r.s.Delete(r.ctx, "svc", "a"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.s.Delete(r.ctx, "gone_service", ""); err != nil {
-		t.Fatal(err)
-	}
-	r.back.down.Store(true)
-	if ids, err := r.ids("svc"); err != nil || fmt.Sprint(ids) != "[b c]" {
-		t.Fatalf("cache not patched by put/delete: %v, %v", ids, err)
-	}
-	if _, err := r.s.Instances(r.ctx, "gone_service"); !errors.Is(err, ports.ErrUnavailable) {
-		t.Fatalf("deregistered service served from cache: %v", err)
-	}
-	names, err := r.s.Services(r.ctx)
-	if err != nil || fmt.Sprint(names) != "[new_service svc]" {
-		t.Fatalf("services cache not patched: %v, %v", names, err)
-	}
-}
-
 func TestHalfOpenProbeCloses(t *testing.T) {
 	r := newRig(t)
 	r.openBreaker()
@@ -307,7 +211,7 @@ func TestHalfOpenProbeCloses(t *testing.T) {
 		t.Fatalf("Health() = %q, %q", status, reason)
 	}
 	r.back.down.Store(false)
-	if _, err := r.s.Services(r.ctx); err != nil {
+	if _, err := r.s.Catalog(r.ctx); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	if got := r.s.State(); got != breaker.Closed {
@@ -319,7 +223,7 @@ func TestHalfOpenProbeFailureReopens(t *testing.T) {
 	r := newRig(t)
 	r.openBreaker()
 	r.clock.Advance(openFor)
-	_, err := r.s.Services(r.ctx) // the probe, still failing
+	_, err := r.s.Catalog(r.ctx) // the probe, still failing
 	wantUnavailable(t, err, openFor)
 	if got := r.s.State(); got != breaker.Open {
 		t.Fatalf("state %v after a failed probe, want open", got)
@@ -343,10 +247,10 @@ func TestSuccessResetsTheCount(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		r.back.down.Store(true)
 		for i := 0; i < 2; i++ {
-			_, _ = r.s.Services(r.ctx)
+			_, _ = r.s.Catalog(r.ctx)
 		}
 		r.back.down.Store(false)
-		if _, err := r.s.Services(r.ctx); err != nil {
+		if _, err := r.s.Catalog(r.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -361,7 +265,7 @@ func TestCancelledCallerIsNotABackendFailure(t *testing.T) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	cancel()
 	for i := 0; i < 5; i++ {
-		_, _ = r.s.Instances(ctx, "svc")
+		_, _ = r.s.Service(ctx, "svc")
 	}
 	if got := r.s.State(); got != breaker.Closed {
 		t.Fatalf("cancelled callers opened the breaker: %v", got)
@@ -370,8 +274,6 @@ func TestCancelledCallerIsNotABackendFailure(t *testing.T) {
 
 func TestSettingsValidate(t *testing.T) {
 	bad := []resilient.Settings{
-		{StaleFor: -time.Second},
-		{FreshFor: -time.Second},
 		{Breaker: breaker.Settings{Failures: -1}},
 		{Breaker: breaker.Settings{OpenFor: -time.Second}},
 	}
@@ -379,70 +281,5 @@ func TestSettingsValidate(t *testing.T) {
 		if _, err := resilient.New(memstore.New(ports.SystemClock{}), ports.SystemClock{}, s); err == nil {
 			t.Errorf("%+v accepted", s)
 		}
-	}
-}
-
-func TestFreshForAnswersRecentReadsWithoutTheBackend(t *testing.T) {
-	clock := portstest.NewFakeClock(time.Unix(1_761_311_216, 0))
-	back := &flaky{Store: memstore.New(clock)}
-	s, err := resilient.New(back, clock, resilient.Settings{FreshFor: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, ctx: context.Background(), clock: clock, back: back, s: s}
-	r.put("svc", "a")
-	if ids, err := r.ids("svc"); err != nil || fmt.Sprint(ids) != "[a]" {
-		t.Fatalf("%v %v", ids, err)
-	}
-	calls := back.calls.Load()
-	// Another replica registers b straight in the shared backend.
-	in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "b", Endpoint: "http://b:8080"}, clock.Now(), leaseTTL)
-	if _, err := back.Store.Put(r.ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(999 * time.Millisecond)
-	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a]" || back.calls.Load() != calls {
-		t.Fatalf("within FreshFor: %v, backend calls %d→%d; want the cached [a] and no call", ids, calls, back.calls.Load())
-	}
-	// This replica's own write shows at once.
-	r.put("svc", "c")
-	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a c]" {
-		t.Fatalf("own write not in the fresh cache: %v", ids)
-	}
-	clock.Advance(2 * time.Millisecond)
-	if ids, _ := r.ids("svc"); fmt.Sprint(ids) != "[a b c]" {
-		t.Fatalf("after FreshFor the backend is read again: %v", ids)
-	}
-	// Absent services are not cached.
-	if _, err := r.s.Instances(r.ctx, "nobody"); !errors.Is(err, ports.ErrNotFound) {
-		t.Fatal(err)
-	}
-	r.put("nobody", "n")
-	if ids, err := r.ids("nobody"); err != nil || fmt.Sprint(ids) != "[n]" {
-		t.Fatalf("%v %v", ids, err)
-	}
-}
-
-func TestFreshForDropsLeasesThatEnded(t *testing.T) {
-	clock := portstest.NewFakeClock(time.Unix(1_761_311_216, 0))
-	back := &flaky{Store: memstore.New(clock)}
-	s, err := resilient.New(back, clock, resilient.Settings{FreshFor: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for id, ttl := range map[string]time.Duration{"short": 500 * time.Millisecond, "long": leaseTTL} {
-		in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: id, Endpoint: "http://" + id + ":8080"}, clock.Now(), ttl)
-		if _, err := s.Put(ctx, in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if list, err := s.Instances(ctx, "svc"); err != nil || len(list) != 2 {
-		t.Fatalf("%v %v", list, err)
-	}
-	clock.Advance(600 * time.Millisecond) // within FreshFor, past the short lease
-	list, err := s.Instances(ctx, "svc")
-	if err != nil || len(list) != 1 || list[0].InstanceID != "long" {
-		t.Fatalf("fresh cache answered an ended lease: %v %v", list, err)
 	}
 }

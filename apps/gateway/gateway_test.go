@@ -39,7 +39,7 @@ type testRegistry struct {
 func newRegistry(t *testing.T) *testRegistry {
 	t.Helper()
 	clock := ports.SystemClock{}
-	reg := &testRegistry{svc: registry.New(memstore.New(clock), clock, time.Minute)}
+	reg := &testRegistry{svc: registry.New(memstore.New(clock), nil, clock, time.Minute)}
 	api := ginapi.New(ginapi.Options{Registry: reg.svc})
 	reg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/services/") {

@@ -25,11 +25,11 @@ type Config struct {
 	// StaleCacheTTL bounds how old cached reads may be while Redis is down
 	// (STALE_CACHE_TTL, default 60 s).
 	StaleCacheTTL time.Duration
-	// LookupCacheTTL lets lookups answer from a read of the store at most
-	// this old (LOOKUP_CACHE_TTL, default 0: every lookup reads the store).
-	// Other replicas' writes then show up to this late; the gateway's own
-	// CACHE_TTL (5 s) already delays them more.
-	LookupCacheTTL time.Duration
+	// RedisNotifyURL is the Redis node change notifications are subscribed
+	// through (REDIS_NOTIFY_URL, default empty: the same as REDIS_URL, or
+	// the Sentinel's master, or the Cluster). Set it only when pub/sub
+	// must take another network path (the chaos suite cuts it alone).
+	RedisNotifyURL string
 	// RedisTimeout bounds every Redis call (REDIS_TIMEOUT, default 500ms):
 	// a silent Redis fails a request instead of hanging it.
 	RedisTimeout time.Duration
@@ -53,15 +53,12 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		SentinelAddrs:   r.List("REDIS_SENTINEL_ADDRS"),
 		MasterName:      r.String("REDIS_MASTER_NAME", ""),
 		ClusterAddrs:    r.List("REDIS_CLUSTER_ADDRS"),
+		RedisNotifyURL:  r.String("REDIS_NOTIFY_URL", ""),
 		StaleCacheTTL:   r.Duration("STALE_CACHE_TTL", 60*time.Second),
 		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
 		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
 		LogLevel:        r.String("LOG_LEVEL", "info"),
-	}
-	// 0 says "off" explicitly; envconf durations are otherwise positive.
-	if v := r.String("LOOKUP_CACHE_TTL", ""); v != "0" {
-		c.LookupCacheTTL = r.Duration("LOOKUP_CACHE_TTL", 0)
 	}
 	c.validate(r)
 	return c, r.Err()
@@ -79,6 +76,9 @@ func (c Config) validate(r *envconf.Reader) {
 	}
 	if set > 1 {
 		r.Fail("REDIS_URL", "set only one of REDIS_URL, REDIS_SENTINEL_ADDRS and REDIS_CLUSTER_ADDRS")
+	}
+	if c.RedisNotifyURL != "" && c.RedisURL == "" {
+		r.Fail("REDIS_NOTIFY_URL", "needs REDIS_URL: a separate notification path is for a single Redis node")
 	}
 }
 

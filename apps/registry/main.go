@@ -42,6 +42,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return err
 	}
 	defer app.close()
+	bg := make(chan struct{})
+	go func() { defer close(bg); app.background(ctx) }()
+	defer func() { <-bg }()
 	ln, err := serve.Listen(cfg.Addr)
 	if err != nil {
 		return err

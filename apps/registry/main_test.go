@@ -86,16 +86,3 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		t.Fatal("no graceful shutdown")
 	}
 }
-
-func TestConfigLookupCacheTTL(t *testing.T) {
-	for v, want := range map[string]time.Duration{"": 0, "0": 0, "1": time.Second, "250ms": 250 * time.Millisecond} {
-		c, err := LoadConfig(envconf.Map(map[string]string{"LOOKUP_CACHE_TTL": v}))
-		if err != nil || c.LookupCacheTTL != want {
-			t.Errorf("LOOKUP_CACHE_TTL=%q: %v %v, want %v", v, c.LookupCacheTTL, err, want)
-		}
-	}
-	if _, err := LoadConfig(envconf.Map(map[string]string{"LOOKUP_CACHE_TTL": "soon"})); err == nil ||
-		!strings.Contains(err.Error(), "LOOKUP_CACHE_TTL") {
-		t.Errorf("bad LOOKUP_CACHE_TTL: %v", err)
-	}
-}

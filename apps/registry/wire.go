@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vertice/vertice/adapters/ginapi"
 	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/adapters/mirror"
 	"github.com/vertice/vertice/adapters/promstats"
 	"github.com/vertice/vertice/adapters/redisstore"
 	"github.com/vertice/vertice/adapters/resilient"
@@ -24,76 +27,169 @@ import (
 // app is the wired registry: the only place adapters meet the core.
 type app struct {
 	handler http.Handler
+	// background runs until ctx ends: the reaper, and on Redis the copy of
+	// the catalog following change notifications.
+	background func(ctx context.Context)
+	close      func()
+}
+
+// stores is the store stack of one backend.
+type stores struct {
+	store   ports.Store   // what the use cases call
+	watch   ports.Watcher // what blocking reads wait on
+	reaper  ports.Reaper  // run every ports.ReapInterval
+	guarded *resilient.Store
+	copy    *mirror.Mirror // nil on the memory store
 	close   func()
 }
 
-func wire(_ context.Context, cfg Config, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	clock := ports.SystemClock{}
-	backend, closeBackend, err := newBackend(cfg, clock)
+	st, err := newStores(cfg, clock, log)
 	if err != nil {
 		return nil, err
 	}
-	// Every store sits behind the breaker and stale cache; on the memory
-	// store it never trips, but the gauges and /health read the same way.
-	store, err := resilient.New(backend, clock, resilient.Settings{
-		Breaker:  breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen},
-		StaleFor: cfg.StaleCacheTTL,
-		FreshFor: cfg.LookupCacheTTL,
-		Backend:  cfg.Backend(),
-	})
+	svc := registry.New(st.store, st.watch, clock, cfg.TTL)
+	reg, stats, err := newMetrics(svc, st.guarded)
 	if err != nil {
-		closeBackend()
-		return nil, err
-	}
-	svc := registry.New(store, clock, cfg.TTL)
-	reg, stats, err := newMetrics(svc, store)
-	if err != nil {
-		closeBackend()
+		st.close()
 		return nil, err
 	}
 	h := ginapi.New(ginapi.Options{
 		Registry: svc,
 		Token:    cfg.Token,
 		Backend:  cfg.Backend(),
-		Health: func(context.Context) ginapi.Health {
-			status, reason := store.Health()
-			return ginapi.Health{Status: status, Reason: reason}
-		},
-		Middleware: []gin.HandlerFunc{stats.Middleware(ginapi.OperationOf)},
-		Metrics:    promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Logger:     log,
+		Health:   func(context.Context) ginapi.Health { return health(st) },
+		Observer: stats,
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Logger:   log,
+		Context:  ctx,
 	})
-	return &app{handler: h, close: closeBackend}, nil
+	return &app{handler: h, background: st.run(log), close: st.close}, nil
 }
 
-func newBackend(cfg Config, clock ports.Clock) (ports.Store, func(), error) {
-	if cfg.Backend() == "memory" {
-		return memstore.New(clock), func() {}, nil
+func newStores(cfg Config, clock ports.Clock, log *slog.Logger) (*stores, error) {
+	settings := resilient.Settings{
+		Breaker: breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen},
+		Backend: cfg.Backend(),
 	}
-	client, err := redisstore.NewClient(redisstore.Config{
-		URL:           cfg.RedisURL,
+	if cfg.Backend() == "memory" {
+		mem := memstore.New(clock)
+		// The memory store never fails, but the breaker's gauges and
+		// /health read the same on every backend.
+		guarded, err := resilient.New(mem, clock, settings)
+		if err != nil {
+			return nil, err
+		}
+		return &stores{store: guarded, watch: mem, reaper: guarded, guarded: guarded, close: func() {}}, nil
+	}
+	return newRedisStores(cfg, clock, settings, log)
+}
+
+// newRedisStores stacks the replica's copy of the catalog on the breaker on
+// Redis: lookups and blocking reads are answered from the copy, writes go
+// through the breaker, and the copy follows every replica's writes through
+// Redis's notifications.
+func newRedisStores(cfg Config, clock ports.Clock, settings resilient.Settings, log *slog.Logger) (*stores, error) {
+	client, err := redisClient(cfg, cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	notifyClient := client
+	if cfg.RedisNotifyURL != "" {
+		if notifyClient, err = redisClient(cfg, cfg.RedisNotifyURL); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	closeAll := func() {
+		client.Close()
+		if notifyClient != client {
+			notifyClient.Close()
+		}
+	}
+	raw, err := redisstore.New(client, clock, redisstore.WithTimeout(cfg.RedisTimeout))
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	guarded, err := resilient.New(raw, clock, settings)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	copy := mirror.New(guarded, raw, raw.Notifier(notifyClient), clock, mirror.Settings{
+		StaleFor: cfg.StaleCacheTTL, Logger: log,
+	})
+	return &stores{store: copy, watch: copy, reaper: guarded, guarded: guarded, copy: copy, close: closeAll}, nil
+}
+
+func redisClient(cfg Config, url string) (redis.UniversalClient, error) {
+	return redisstore.NewClient(redisstore.Config{
+		URL:           url,
 		SentinelAddrs: cfg.SentinelAddrs,
 		MasterName:    cfg.MasterName,
 		ClusterAddrs:  cfg.ClusterAddrs,
 		Timeout:       cfg.RedisTimeout,
 	})
-	if err != nil {
-		return nil, nil, err
+}
+
+// run returns the background work of the stack.
+func (st *stores) run(log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		var wg sync.WaitGroup
+		if st.copy != nil {
+			wg.Go(func() { st.copy.Run(ctx) })
+		}
+		wg.Go(func() { reap(ctx, st.reaper, log) })
+		wg.Wait()
 	}
-	store, err := redisstore.New(client, clock, redisstore.WithTimeout(cfg.RedisTimeout))
-	if err != nil {
-		client.Close()
-		return nil, nil, fmt.Errorf("redis store: %w", err)
+}
+
+// reap removes ended leases every ports.ReapInterval, so that expiry
+// wakes watchers like any other change. Failures are logged once per
+// run of them: the breaker already tells the story of an outage.
+func reap(ctx context.Context, r ports.Reaper, log *slog.Logger) {
+	tick := time.NewTicker(ports.ReapInterval)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := r.Reap(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			log.Warn("reaping ended leases failed; retrying every interval", "error", err.Error())
+		case err == nil && failing:
+			log.Info("reaping ended leases again")
+		}
+		failing = err != nil
 	}
-	return store, func() { client.Close() }, nil
+}
+
+// health is GET /health: the breaker's view, and on Redis whether change
+// notifications keep this replica's copy of the catalog exact.
+func health(st *stores) ginapi.Health {
+	status, reason := st.guarded.Health()
+	h := ginapi.Health{Status: status, Reason: reason}
+	if st.copy != nil {
+		h.Notifications = "up"
+		if !st.copy.Coherent() {
+			h.Notifications = "down: reads go to Redis"
+		}
+	}
+	return h
 }
 
 func newMetrics(svc *registry.Service, store *resilient.Store) (*prometheus.Registry, *promstats.Registry, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stats, err := promstats.NewRegistry(reg, func(ctx context.Context) (int, error) {
-		names, err := svc.List(ctx)
-		return len(names), err
+		cat, err := svc.List(ctx, registry.Block{})
+		return len(cat.Services), err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -60,7 +60,7 @@ func (r *fakeRegistry) serve(w http.ResponseWriter, req *http.Request) {
 // registry does.
 func (r *fakeRegistry) forget() {
 	clock := ports.SystemClock{}
-	h := ginapi.New(ginapi.Options{Registry: registry.New(memstore.New(clock), clock, leaseTTL)})
+	h := ginapi.New(ginapi.Options{Registry: registry.New(memstore.New(clock), nil, clock, leaseTTL)})
 	r.api.Store(&h)
 }
 

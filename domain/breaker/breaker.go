@@ -34,20 +34,30 @@ func (s State) String() string {
 	}
 }
 
-// Settings tune a breaker. Zero values mean the seed's defaults.
+// The defaults of the v1 API's breakers: 3 failures in a row open one for
+// 30 s.
+const (
+	DefaultFailures = 3
+	DefaultOpenFor  = 30 * time.Second
+)
+
+// Settings tune a breaker. Zero values mean the defaults.
 type Settings struct {
-	// Failures is how many consecutive failures open the breaker; zero means 3.
+	// Failures is how many consecutive failures open the breaker; zero
+	// means DefaultFailures.
 	Failures int
-	// OpenFor is how long the breaker stays open before a probe; zero means 30 s.
+	// OpenFor is how long the breaker stays open before a probe; zero
+	// means DefaultOpenFor.
 	OpenFor time.Duration
 }
 
-func (s Settings) withDefaults() Settings {
+// WithDefaults spells out what the zero values mean.
+func (s Settings) WithDefaults() Settings {
 	if s.Failures <= 0 {
-		s.Failures = 3
+		s.Failures = DefaultFailures
 	}
 	if s.OpenFor <= 0 {
-		s.OpenFor = 30 * time.Second
+		s.OpenFor = DefaultOpenFor
 	}
 	return s
 }
@@ -62,7 +72,7 @@ type Breaker struct {
 }
 
 // New returns a closed breaker.
-func New(s Settings) *Breaker { return &Breaker{settings: s.withDefaults()} }
+func New(s Settings) *Breaker { return &Breaker{settings: s.WithDefaults()} }
 
 // Allow says whether a call may go ahead at now. In half-open it lets one
 // probe through; if that probe never reports, another is let through after
@@ -104,6 +114,18 @@ func (b *Breaker) Failure(now time.Time) {
 	if b.state == HalfOpen || b.failures >= b.settings.Failures {
 		b.state, b.since = Open, now
 	}
+}
+
+// RetryIn says how long after now the breaker lets the next call through:
+// zero while closed, the rest of the open interval while open, and the
+// rest of the probe's interval while a probe is in flight.
+func (b *Breaker) RetryIn(now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == Closed {
+		return 0
+	}
+	return max(0, b.settings.OpenFor-now.Sub(b.since))
 }
 
 // State reports the state at now; an open breaker whose interval has passed

@@ -15,7 +15,7 @@ func fail(b *Breaker, now time.Time, n int) {
 }
 
 func TestDefaults(t *testing.T) {
-	s := Settings{}.withDefaults()
+	s := Settings{}.WithDefaults()
 	if s.Failures != 3 || s.OpenFor != 30*time.Second {
 		t.Fatalf("defaults %+v", s)
 	}
@@ -99,5 +99,27 @@ func TestStateNames(t *testing.T) {
 	}
 	if int(Closed) != 0 || int(Open) != 1 || int(HalfOpen) != 2 {
 		t.Fatal("gauge values must match the seed's 0/1/2")
+	}
+}
+
+func TestRetryInCountsDownTheOpenInterval(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	b := New(Settings{Failures: 1, OpenFor: 10 * time.Second})
+	if d := b.RetryIn(t0); d != 0 {
+		t.Fatalf("closed: RetryIn %v, want 0", d)
+	}
+	b.Failure(t0)
+	if d := b.RetryIn(t0.Add(3 * time.Second)); d != 7*time.Second {
+		t.Fatalf("open 3 s of 10: RetryIn %v, want 7s", d)
+	}
+	if b.Allow(t0.Add(10*time.Second)) != nil {
+		t.Fatal("the interval passed: a probe may go")
+	}
+	if d := b.RetryIn(t0.Add(12 * time.Second)); d != 8*time.Second {
+		t.Fatalf("probe in flight for 2 s: RetryIn %v, want 8s", d)
+	}
+	b.Success(t0.Add(12 * time.Second))
+	if d := b.RetryIn(t0.Add(12 * time.Second)); d != 0 {
+		t.Fatalf("closed again: RetryIn %v, want 0", d)
 	}
 }

@@ -1,5 +1,6 @@
 // Package registry holds the registry's use cases over ports.Store:
-// Register, Heartbeat, Lookup, List and Deregister.
+// Register, Heartbeat, Lookup, List, Changes and Deregister. Reads may
+// block until an index moves (Block), as Consul's blocking queries do.
 package registry
 
 import (
@@ -18,16 +19,18 @@ const DefaultTTL = 60 * time.Second
 // Service runs the use cases. Build it with New.
 type Service struct {
 	store ports.Store
+	watch ports.Watcher
 	clock ports.Clock
 	ttl   time.Duration
 }
 
-// New returns the use cases over store. ttl zero means DefaultTTL.
-func New(store ports.Store, clock ports.Clock, ttl time.Duration) *Service {
+// New returns the use cases over store. ttl zero means DefaultTTL. watch
+// tells blocking reads when indexes move; nil means reads never block.
+func New(store ports.Store, watch ports.Watcher, clock ports.Clock, ttl time.Duration) *Service {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Service{store: store, clock: clock, ttl: ttl}
+	return &Service{store: store, watch: watch, clock: clock, ttl: ttl}
 }
 
 // Now is the clock the use cases judge leases by, for rendering ttl_remaining.
@@ -41,11 +44,11 @@ func (s *Service) Register(ctx context.Context, r catalog.Registration) (catalog
 		return catalog.Instance{}, false, err
 	}
 	in := catalog.NewInstance(r, s.clock.Now(), s.ttl)
-	created, err := s.store.Put(ctx, in)
+	ch, err := s.store.Put(ctx, in)
 	if err != nil {
 		return catalog.Instance{}, false, err
 	}
-	return in, created, nil
+	return in, ch.Created, nil
 }
 
 // Heartbeat renews one instance, or every live instance of the service when
@@ -67,12 +70,12 @@ func (s *Service) Heartbeat(ctx context.Context, service, instanceID string) ([]
 }
 
 func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Instance, error) {
-	list, err := s.store.Instances(ctx, service)
+	snap, err := s.store.Service(ctx, service)
 	if err != nil {
-		return nil, notFound(err, service, "")
+		return nil, err
 	}
-	renewed := make([]catalog.Instance, 0, len(list))
-	for _, in := range list {
+	renewed := make([]catalog.Instance, 0, len(snap.Instances))
+	for _, in := range snap.Instances {
 		r, err := s.store.Renew(ctx, service, in.InstanceID)
 		if errors.Is(err, ports.ErrNotFound) {
 			continue // expired or deleted between the two calls
@@ -83,57 +86,72 @@ func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Insta
 		renewed = append(renewed, r)
 	}
 	if len(renewed) == 0 {
-		return nil, &NotFoundError{Service: service}
+		return nil, &NotFoundError{Service: service, Index: snap.Index}
 	}
 	catalog.SortPreferred(renewed)
 	return renewed, nil
 }
 
-// Lookup returns the live instances of a service, best first: the seed's
-// single-object answer is the first.
-func (s *Service) Lookup(ctx context.Context, service string) ([]catalog.Instance, error) {
+// Lookup returns the live instances of a service, best first (the v1
+// API's single-object answer is the first), and its index. A service with
+// no live instance is a *NotFoundError that carries the index too.
+//
+// Leases are the store's to judge: stores drop expired instances, and a
+// store serving its last good read through a backend outage keeps them on
+// purpose (STALE_CACHE_TTL bounds that, not the lease: no heartbeat can
+// land meanwhile).
+func (s *Service) Lookup(ctx context.Context, service string, b Block) (catalog.Service, error) {
 	if err := catalog.ValidateServiceName(service); err != nil {
-		return nil, err
+		return catalog.Service{}, err
 	}
-	list, err := s.store.Instances(ctx, service)
+	var snap catalog.Service
+	err := s.block(ctx, b, func() (uint64, error) {
+		var err error
+		snap, err = s.store.Service(ctx, service)
+		return snap.Index, err
+	}, func(index uint64) (<-chan struct{}, func()) { return s.watch.WaitService(service, index) })
 	if err != nil {
-		return nil, notFound(err, service, "")
+		return catalog.Service{}, err
 	}
-	// Leases are the store's to judge: stores drop expired instances, and
-	// a resilient store serving its stale cache through a backend outage
-	// keeps them on purpose (STALE_CACHE_TTL bounds that, not the lease:
-	// no heartbeat can land meanwhile). Filtering here emptied lookups
-	// one lease after Redis went away.
-	if len(list) == 0 {
-		return nil, &NotFoundError{Service: service}
+	if !snap.Found() {
+		return catalog.Service{}, &NotFoundError{Service: service, Index: snap.Index}
 	}
-	catalog.SortPreferred(list)
-	return list, nil
+	catalog.SortPreferred(snap.Instances)
+	return snap, nil
 }
 
-// List returns the names of services with a live instance, sorted.
-func (s *Service) List(ctx context.Context) ([]string, error) {
-	return s.store.Services(ctx)
+// List returns the catalog: the live services, sorted, with the catalog's
+// index, which moves when a service appears or disappears.
+func (s *Service) List(ctx context.Context, b Block) (catalog.Catalog, error) {
+	var cat catalog.Catalog
+	err := s.block(ctx, b, func() (uint64, error) {
+		var err error
+		cat, err = s.store.Catalog(ctx)
+		return cat.Index, err
+	}, s.watchCatalog)
+	return cat, err
+}
+
+func (s *Service) watchCatalog(index uint64) (<-chan struct{}, func()) {
+	return s.watch.WaitCatalog(index)
 }
 
 // All returns every live instance of every service, grouped by service in
 // name order and best first within a service (for service discovery).
 // A service that expires between the listing and its lookup is skipped.
 func (s *Service) All(ctx context.Context) ([]catalog.Instance, error) {
-	names, err := s.store.Services(ctx)
+	cat, err := s.store.Catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var all []catalog.Instance
-	for _, name := range names {
-		list, err := s.Lookup(ctx, name)
-		if errors.Is(err, ports.ErrNotFound) {
-			continue
-		}
+	for _, si := range cat.Services {
+		snap, err := s.store.Service(ctx, si.Name)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, list...)
+		catalog.SortPreferred(snap.Instances)
+		all = append(all, snap.Instances...)
 	}
 	return all, nil
 }
@@ -144,15 +162,17 @@ func (s *Service) Deregister(ctx context.Context, service, instanceID string) (i
 	if err := validateKey(service, instanceID); err != nil {
 		return 0, err
 	}
-	n, err := s.store.Delete(ctx, service, instanceID)
-	return n, notFound(err, service, instanceID)
+	ch, err := s.store.Delete(ctx, service, instanceID)
+	return ch.Removed, notFound(err, service, instanceID)
 }
 
 // NotFoundError says which service (and instance) has no live lease. It
-// unwraps to ports.ErrNotFound.
+// unwraps to ports.ErrNotFound. Index is the service's index when known
+// (lookups), so a client can wait for the service to appear.
 type NotFoundError struct {
 	Service    string
 	InstanceID string
+	Index      uint64
 }
 
 func (e *NotFoundError) Error() string {

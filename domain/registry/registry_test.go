@@ -16,7 +16,8 @@ import (
 
 func setup() (*registry.Service, *portstest.FakeClock) {
 	clock := portstest.NewFakeClock(time.Unix(1761310133, 0))
-	return registry.New(memstore.New(clock), clock, 0), clock
+	store := memstore.New(clock)
+	return registry.New(store, store, clock, 0), clock
 }
 
 func reg(id string) catalog.Registration {
@@ -45,8 +46,8 @@ func TestRegisterInvalidStoresNothing(t *testing.T) {
 	if _, _, err := svc.Register(context.Background(), bad); err == nil {
 		t.Fatal("want a validation error")
 	}
-	if names, _ := svc.List(context.Background()); len(names) != 0 {
-		t.Fatalf("nothing should be stored, got %v", names)
+	if cat, _ := svc.List(context.Background(), registry.Block{}); len(cat.Services) != 0 {
+		t.Fatalf("nothing should be stored, got %v", cat.Services)
 	}
 }
 
@@ -61,8 +62,8 @@ func TestHeartbeatWithoutInstanceRenewsAll(t *testing.T) {
 		t.Fatalf("renewed %d, err %v", len(list), err)
 	}
 	clock.Advance(50 * time.Second) // past the first leases
-	if got, err := svc.Lookup(ctx, "nmap_service"); err != nil || len(got) != 2 {
-		t.Fatalf("both should still be live: %v %v", got, err)
+	if got, err := svc.Lookup(ctx, "nmap_service", registry.Block{}); err != nil || len(got.Instances) != 2 {
+		t.Fatalf("both should still be live: %v %v", got.Instances, err)
 	}
 }
 
@@ -87,12 +88,12 @@ func TestLookupExpiresAndPrefersHealthy(t *testing.T) {
 	svc.Register(ctx, reg("well"))
 	clock.Advance(time.Second)
 	svc.Register(ctx, sick)
-	list, err := svc.Lookup(ctx, "nmap_service")
-	if err != nil || list[0].InstanceID != "well" {
-		t.Fatalf("healthy first, even if renewed earlier: %v %v", list, err)
+	snap, err := svc.Lookup(ctx, "nmap_service", registry.Block{})
+	if err != nil || snap.Instances[0].InstanceID != "well" {
+		t.Fatalf("healthy first, even if renewed earlier: %v %v", snap.Instances, err)
 	}
 	clock.Advance(time.Minute)
-	_, err = svc.Lookup(ctx, "nmap_service")
+	_, err = svc.Lookup(ctx, "nmap_service", registry.Block{})
 	if !errors.Is(err, ports.ErrNotFound) || !strings.Contains(err.Error(), `"nmap_service"`) {
 		t.Fatalf("want not found naming the service, got %v", err)
 	}
@@ -117,24 +118,24 @@ func TestDeregister(t *testing.T) {
 	}
 }
 
-// staleStore answers Instances as a resilient store does from its stale
-// cache during a backend outage: with leases that have ended meanwhile.
+// staleStore answers Service as a replica's copy does during a backend
+// outage: with leases that have ended meanwhile.
 type staleStore struct {
 	ports.Store
 	list []catalog.Instance
 }
 
-func (s staleStore) Instances(context.Context, string) ([]catalog.Instance, error) {
-	return s.list, nil
+func (s staleStore) Service(_ context.Context, name string) (catalog.Service, error) {
+	return catalog.Service{Name: name, Index: 7, Instances: s.list}, nil
 }
 
 func TestLookupDoesNotRejudgeStaleLeases(t *testing.T) {
 	clock := portstest.NewFakeClock(time.Unix(1761310133, 0))
 	in := catalog.NewInstance(reg("cached"), clock.Now(), 4*time.Second)
-	svc := registry.New(staleStore{list: []catalog.Instance{in}}, clock, 4*time.Second)
+	svc := registry.New(staleStore{list: []catalog.Instance{in}}, nil, clock, 4*time.Second)
 	clock.Advance(10 * time.Second) // the lease ended during the outage
-	list, err := svc.Lookup(context.Background(), "nmap_service")
-	if err != nil || len(list) != 1 || list[0].InstanceID != "cached" {
-		t.Fatalf("a stale read served by the store must reach the caller: %v %v", list, err)
+	snap, err := svc.Lookup(context.Background(), "nmap_service", registry.Block{})
+	if err != nil || len(snap.Instances) != 1 || snap.Instances[0].InstanceID != "cached" {
+		t.Fatalf("a stale read served by the store must reach the caller: %v %v", snap.Instances, err)
 	}
 }

@@ -73,18 +73,6 @@ func (s Settings) withDefaults() Settings {
 	if s.EjectFor == 0 {
 		s.EjectFor = DefaultEjectFor
 	}
-	s.Registry, s.Upstream = breakerDefaults(s.Registry), breakerDefaults(s.Upstream)
+	s.Registry, s.Upstream = s.Registry.WithDefaults(), s.Upstream.WithDefaults()
 	return s
-}
-
-// breakerDefaults spells out the breaker's own defaults (3 failures, 30 s)
-// so the router can tell clients how long an open breaker lasts.
-func breakerDefaults(b breaker.Settings) breaker.Settings {
-	if b.Failures == 0 {
-		b.Failures = 3
-	}
-	if b.OpenFor == 0 {
-		b.OpenFor = 30 * time.Second
-	}
-	return b
 }

@@ -147,7 +147,7 @@ func Upstream(addr string) error {
 // compete for CPU.
 func startRegistry(endpoint string) (string, func(), error) {
 	clock := ports.SystemClock{}
-	svc := registry.New(memstore.New(clock), clock, 24*time.Hour)
+	svc := registry.New(memstore.New(clock), nil, clock, 24*time.Hour)
 	if _, _, err := svc.Register(context.Background(), catalog.Registration{ServiceName: service, Endpoint: endpoint}); err != nil {
 		return "", nil, err
 	}

@@ -34,6 +34,9 @@ func RunStore(t *testing.T, newStore NewStore) {
 		{"SeveralInstancesPerName", testSeveralInstances},
 		{"MetadataRoundTrip", testMetadataRoundTrip},
 		{"Concurrent", testConcurrent},
+		{"IndexesMoveOnChangesOnly", testIndexes},
+		{"CatalogIndexMovesWhenServicesComeAndGo", testCatalogIndex},
+		{"ReapMovesIndex", testReapMovesIndex},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,9 +67,17 @@ func noErr(t *testing.T, err error) {
 
 func put(t *testing.T, s ports.Store, in catalog.Instance) bool {
 	t.Helper()
-	created, err := s.Put(context.Background(), in)
+	return putChange(t, s, in).Created
+}
+
+func putChange(t *testing.T, s ports.Store, in catalog.Instance) catalog.Change {
+	t.Helper()
+	ch, err := s.Put(context.Background(), in)
 	noErr(t, err)
-	return created
+	if ch.Index <= ch.Prev {
+		t.Fatalf("Put's change %+v: the index must move forward", ch)
+	}
+	return ch
 }
 
 func renew(t *testing.T, s ports.Store, service, id string) catalog.Instance {
@@ -76,25 +87,53 @@ func renew(t *testing.T, s ports.Store, service, id string) catalog.Instance {
 	return in
 }
 
+func lookup(t *testing.T, s ports.Store, service string) catalog.Service {
+	t.Helper()
+	snap, err := s.Service(context.Background(), service)
+	noErr(t, err)
+	if snap.Name != service || snap.Index == 0 {
+		t.Fatalf("Service(%q) = name %q index %d: want the name asked for and an index >= 1", service, snap.Name, snap.Index)
+	}
+	return snap
+}
+
 func instances(t *testing.T, s ports.Store, service string) []catalog.Instance {
 	t.Helper()
-	list, err := s.Instances(context.Background(), service)
-	noErr(t, err)
+	list := lookup(t, s, service).Instances
+	if len(list) == 0 {
+		t.Fatalf("want live instances of %s, got none", service)
+	}
 	return list
+}
+
+// wantAbsent checks that service has no live instance.
+func wantAbsent(t *testing.T, s ports.Store, service string) {
+	t.Helper()
+	if snap := lookup(t, s, service); snap.Found() {
+		t.Fatalf("want no live instance of %s, got %d", service, len(snap.Instances))
+	}
+}
+
+func readCatalog(t *testing.T, s ports.Store) catalog.Catalog {
+	t.Helper()
+	cat, err := s.Catalog(context.Background())
+	noErr(t, err)
+	return cat
 }
 
 func services(t *testing.T, s ports.Store) []string {
 	t.Helper()
-	names, err := s.Services(context.Background())
-	noErr(t, err)
-	return names
+	return readCatalog(t, s).Names()
 }
 
 func del(t *testing.T, s ports.Store, service, id string) int {
 	t.Helper()
-	n, err := s.Delete(context.Background(), service, id)
+	ch, err := s.Delete(context.Background(), service, id)
 	noErr(t, err)
-	return n
+	if ch.Index <= ch.Prev {
+		t.Fatalf("Delete's change %+v: the index must move forward", ch)
+	}
+	return ch.Removed
 }
 
 func wantNotFound(t *testing.T, err error) {
@@ -126,8 +165,8 @@ func testRegisterThenLookup(t *testing.T, s ports.Store, clock *FakeClock) {
 	if !got.RegisteredAt.Equal(in.RegisteredAt) || !got.LastHeartbeat.Equal(in.LastHeartbeat) || got.TTL != leaseTTL {
 		t.Fatalf("times not kept: put %+v got %+v", in, got)
 	}
-	_, err := s.Instances(ctx, "other_service")
-	wantNotFound(t, err)
+	wantAbsent(t, s, "other_service")
+	_ = ctx
 }
 
 func testReRegisterReplaces(t *testing.T, s ports.Store, clock *FakeClock) {
@@ -171,9 +210,8 @@ func testExpiry(t *testing.T, s ports.Store, clock *FakeClock) {
 	ctx := context.Background()
 	put(t, s, inst(clock, "svc", "a"))
 	clock.Advance(leaseTTL)
-	_, err := s.Instances(ctx, "svc")
-	wantNotFound(t, err)
-	_, err = s.Renew(ctx, "svc", "a")
+	wantAbsent(t, s, "svc")
+	_, err := s.Renew(ctx, "svc", "a")
 	wantNotFound(t, err)
 	if names := services(t, s); len(names) != 0 {
 		t.Fatalf("expired service still listed: %v", names)
@@ -211,8 +249,7 @@ func testDelete(t *testing.T, s ports.Store, clock *FakeClock) {
 	if n := del(t, s, "svc", ""); n != 2 {
 		t.Fatalf("deleted %d, want 2", n)
 	}
-	_, err = s.Instances(ctx, "svc")
-	wantNotFound(t, err)
+	wantAbsent(t, s, "svc")
 	_, err = s.Delete(ctx, "svc", "")
 	wantNotFound(t, err)
 }
@@ -261,7 +298,7 @@ func testConcurrent(t *testing.T, s ports.Store, clock *FakeClock) {
 			if _, err := s.Renew(ctx, service, id); err != nil {
 				errs <- err
 			}
-			if _, err := s.Instances(ctx, service); err != nil {
+			if _, err := s.Service(ctx, service); err != nil {
 				errs <- err
 			}
 		}(w)

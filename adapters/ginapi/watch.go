@@ -1,0 +1,117 @@
+package ginapi
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/registry"
+)
+
+// Blocking reads, Consul's shape: every read answer carries its index in
+// IndexHeader; a read with ?index=N waits while the index is N, up to
+// ?wait= (DefaultWait, at most MaxWait), plus up to 1/16 of it as jitter
+// so that many watchers' timeouts do not all fire together.
+const (
+	IndexHeader = "X-Vertice-Index"
+	DefaultWait = 5 * time.Minute
+	MaxWait     = 10 * time.Minute
+)
+
+// blockParams reads ?index and ?wait. A read without index does not wait.
+type blockParams struct {
+	index uint64
+	wait  time.Duration
+}
+
+func parseBlock(c *gin.Context) (blockParams, error) {
+	var p blockParams
+	if v, ok := c.GetQuery("index"); ok {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return p, badRequest{"index: " + strconv.Quote(v) + " must be a whole number ≥ 0 (an X-Vertice-Index from an earlier answer)"}
+		}
+		p.index = n
+	}
+	p.wait = DefaultWait
+	if v, ok := c.GetQuery("wait"); ok {
+		d, err := parseWait(v)
+		if err != nil {
+			return p, badRequest{"wait: " + strconv.Quote(v) + " " + err.Error()}
+		}
+		p.wait = min(d, MaxWait)
+	}
+	return p, nil
+}
+
+// parseWait takes a Go duration ("30s", "500ms", "5m") or whole seconds.
+func parseWait(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, serr := strconv.ParseUint(v, 10, 32)
+		if serr != nil {
+			return 0, errors.New("must be a duration such as 30s, 500ms or 5m")
+		}
+		d = time.Duration(secs) * time.Second
+	}
+	if d <= 0 {
+		return 0, errors.New("must be positive")
+	}
+	return d, nil
+}
+
+// block is the registry's Block for p: it ends at the wait (plus jitter)
+// or when the API's context ends (the server stops), whichever is first.
+func (a *api) block(p blockParams) (registry.Block, context.CancelFunc) {
+	if p.index == 0 {
+		return registry.Block{}, func() {}
+	}
+	wait := p.wait + rand.N(p.wait/16+1)
+	ctx, cancel := context.WithTimeout(a.Context, wait)
+	return registry.Block{Index: p.index, Until: ctx.Done()}, cancel
+}
+
+// setIndex writes the index header.
+func setIndex(c *gin.Context, index uint64) {
+	c.Header(IndexHeader, strconv.FormatUint(max(index, 1), 10))
+}
+
+// changesJSON is GET /v1/catalog/indexes: see registry.Changes.
+type changesJSON struct {
+	Services map[string]uint64 `json:"services"`
+	Removed  map[string]uint64 `json:"removed"`
+	Complete bool              `json:"complete"`
+}
+
+// changes serves the change feed: GET /v1/catalog/indexes?index=N&wait=D
+// with any number of service=NAME (none: every service).
+func (a *api) changes(c *gin.Context) {
+	p, err := parseBlock(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	b, cancel := a.block(p)
+	defer cancel()
+	ch, err := a.Registry.Changes(c.Request.Context(), c.QueryArray("service"), b)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	setIndex(c, ch.Index)
+	c.JSON(http.StatusOK, changesJSON{Services: indexMap(ch.Services), Removed: indexMap(ch.Removed), Complete: ch.Complete})
+}
+
+func indexMap(list []catalog.ServiceIndex) map[string]uint64 {
+	m := make(map[string]uint64, len(list))
+	for _, si := range list {
+		m[si.Name] = si.Index
+	}
+	return m
+}

@@ -30,7 +30,7 @@ func (Bench) Registry() error {
 		"redis-server": "redis-server", "redis-benchmark": "redis-tools", "wrk": "wrk"}); err != nil {
 		return err
 	}
-	return sh.RunV("go", "run", "./internal/registrybench/cmd/registrybench",
+	return sh.RunV("go", "run", "./internal/bench/cmd/registrybench",
 		"-registry", "bin/vertice-registry", "-out", "docs/bench-registry.md")
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
-	"github.com/vertice/vertice/internal/compose"
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/compose"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Compose groups the deployment checks.

@@ -18,6 +18,6 @@ func (Bench) Gateway() error {
 		"/usr/sbin/nginx": "nginx-light", "wrk": "wrk", "taskset": "util-linux"}); err != nil {
 		return err
 	}
-	return sh.RunV("go", "run", "./internal/gatewaybench/cmd/gatewaybench",
+	return sh.RunV("go", "run", "./internal/bench/cmd/gatewaybench",
 		"-gateway", "bin/vertice-gateway", "-nginx", "/usr/sbin/nginx", "-out", "docs/bench-gateway.md")
 }

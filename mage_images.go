@@ -10,7 +10,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Images builds every image the compose files and container tests use,

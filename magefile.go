@@ -17,7 +17,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Test groups the test suites; `go tool mage test` runs them all.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/vertice/vertice/internal/cluster"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 )
 
 func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/compose"
-	"github.com/vertice/vertice/internal/dockertest"
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/compose"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // The URLs the README tells users to curl.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/cluster"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }

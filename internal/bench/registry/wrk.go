@@ -1,4 +1,4 @@
-package registrybench
+package registry
 
 import (
 	"bytes"

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vertice/vertice/internal/registrybench"
+	registrybench "github.com/vertice/vertice/internal/bench/registry"
 )
 
 func main() {

@@ -8,7 +8,7 @@
 // not a container: Docker's port mapping (docker-proxy or NAT) would add a
 // hop to every registry→Redis call that production does not have, and
 // redis-benchmark would pay it too, so both numbers would measure Docker.
-package registrybench
+package registry
 
 import (
 	"bufio"

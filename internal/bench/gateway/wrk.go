@@ -1,7 +1,7 @@
 // Package gatewaybench measures requests/s and latency of a small upstream
 // reached directly, through vertice-gateway and through nginx, on loopback,
 // with wrk as the load generator. `go tool mage bench:gateway` runs it.
-package gatewaybench
+package gateway
 
 import (
 	"context"

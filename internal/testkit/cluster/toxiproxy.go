@@ -5,7 +5,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Toxiproxy is a Toxiproxy server on the cluster's network, driven from

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Project is the Compose project name of the demo deployment.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vertice/vertice/internal/gatewaybench"
+	gatewaybench "github.com/vertice/vertice/internal/bench/gateway"
 	"github.com/vertice/vertice/internal/hostinfo"
 	"github.com/vertice/vertice/internal/serve"
 )

@@ -10,7 +10,7 @@ import (
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 // Sentinel set defaults: one master, one replica, three Sentinels with a

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/dockertest"
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/images"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }

@@ -1,4 +1,4 @@
-package gatewaybench
+package gateway
 
 import (
 	"context"

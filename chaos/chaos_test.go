@@ -24,6 +24,7 @@ import (
 
 	"github.com/vertice/vertice/internal/testkit/cluster"
 	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
@@ -74,7 +75,7 @@ func killSidecar(t *testing.T) {
 	waitRegistered(t, reg, p)
 
 	p.Sidecar.Kill()
-	gone := cluster.Eventually(t, cluster.TTL+slack, "registration expires after the TTL", func() error {
+	gone := poll.Eventually(t, cluster.TTL+slack, "registration expires after the TTL", func() error {
 		if r, err := cluster.Get(p.Demo.URL() + "/health"); err != nil || r.Code != http.StatusOK {
 			t.Fatalf("the service stopped answering directly when its sidecar died: %d %v", r.Code, err)
 		}
@@ -104,13 +105,13 @@ func killService(t *testing.T) {
 
 	p.Demo.Kill()
 	killed := time.Now()
-	cluster.Eventually(t, cluster.CacheTTL+slack, "gateway answers 502/503", func() error {
+	poll.Eventually(t, cluster.CacheTTL+slack, "gateway answers 502/503", func() error {
 		return gatewayRefuses(t, gw)
 	})
 	failing := time.Since(killed)
 	waitStatus(t, reg, p, "unhealthy", 3*cluster.Heartbeat+slack)
 	t.Logf("service killed: gateway 502/503 after %s, registry says unhealthy after %s", ms(failing), ms(time.Since(killed)))
-	n := cluster.During(t, cluster.BreakerOpen, "gateway keeps refusing fast", func() error { return gatewayRefuses(t, gw) })
+	n := poll.During(t, cluster.BreakerOpen, "gateway keeps refusing fast", func() error { return gatewayRefuses(t, gw) })
 	t.Logf("%d requests over %s all 502/503 under %s", n, cluster.BreakerOpen, hangGuard)
 
 	restart := time.Now()
@@ -143,7 +144,7 @@ func registryDown(t *testing.T) {
 	// the cache has nearly CACHE_TTL to run.
 	metrics := gw.URL() + "/metrics"
 	lookups := func() float64 { return metric(t, metrics, `gateway_route_source_total{source="registry"}`) }
-	cluster.Eventually(t, cacheTTL+slack, "gateway asks the registry", func() error {
+	poll.Eventually(t, cacheTTL+slack, "gateway asks the registry", func() error {
 		before := lookups()
 		if _, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil {
 			return err
@@ -159,16 +160,16 @@ func registryDown(t *testing.T) {
 	if r, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil || r.Code != http.StatusOK || r.Instance != p.Demo.Alias {
 		t.Fatalf("right after the registry died: %d %q %v, want 200 from %s (cache)", r.Code, r.Instance, err, p.Demo.Alias)
 	}
-	viaFallback := cluster.Eventually(t, cacheTTL+slack, "gateway routes to the fallback URL", func() error {
+	viaFallback := poll.Eventually(t, cacheTTL+slack, "gateway routes to the fallback URL", func() error {
 		return routedTo(t, gw, fallback.Alias, p.Demo.Alias)
 	})
-	open := cluster.Eventually(t, slack, "gateway breaker open", func() error {
+	open := poll.Eventually(t, slack, "gateway breaker open", func() error {
 		if err := routedTo(t, gw, fallback.Alias); err != nil {
 			t.Fatal(err)
 		}
 		return gatewayHealth(gw, "degraded", `"registry_breaker":"open"`)
 	})
-	n := cluster.During(t, cluster.BreakerOpen+time.Second, "fallback routing through a half-open probe",
+	n := poll.During(t, cluster.BreakerOpen+time.Second, "fallback routing through a half-open probe",
 		func() error { return routedTo(t, gw, fallback.Alias) })
 	t.Logf("registry down: cache, then fallback after %s, breaker open after %s more; %d fallback requests all 200",
 		ms(viaFallback), ms(open), n)
@@ -177,7 +178,7 @@ func registryDown(t *testing.T) {
 	for _, r := range regs {
 		r.Start()
 	}
-	cluster.Eventually(t, cluster.BreakerOpen+cacheTTL+cluster.BackoffMax+2*slack,
+	poll.Eventually(t, cluster.BreakerOpen+cacheTTL+cluster.BackoffMax+2*slack,
 		"routes follow the registry again", func() error {
 			if err := routedTo(t, gw, p.Demo.Alias, fallback.Alias); err != nil {
 				return err
@@ -186,7 +187,7 @@ func registryDown(t *testing.T) {
 		})
 	t.Logf("registry back: breaker closed and routing to the registered %s %s after docker start",
 		p.Demo.Alias, ms(time.Since(restart)))
-	cluster.During(t, time.Second, "routing stays on the registered instance",
+	poll.During(t, time.Second, "routing stays on the registered instance",
 		func() error { return routedTo(t, gw, p.Demo.Alias) })
 }
 
@@ -205,14 +206,14 @@ func redisCut(t *testing.T) {
 	// The breaker opens after STORE_BREAKER_FAILURES (3) failed store calls,
 	// each bounded by REDIS_TIMEOUT; a lookup per poll makes those calls
 	// rather than waiting for the sidecars' next heartbeats.
-	degraded := cluster.Eventually(t, 3*cluster.RedisTimeout+slack, "/health degraded", func() error {
+	degraded := poll.Eventually(t, 3*cluster.RedisTimeout+slack, "/health degraded", func() error {
 		if _, err := cluster.Get(reg.URL() + "/services/" + cluster.Service); err != nil {
 			return err
 		}
 		return registryHealth(t, reg, "degraded")
 	})
 	// Through twice the TTL: every lease in Redis ends meanwhile.
-	n := cluster.During(t, 2*cluster.TTL, "registry serves reads, refuses writes, never hangs", func() error {
+	n := poll.During(t, 2*cluster.TTL, "registry serves reads, refuses writes, never hangs", func() error {
 		if _, err := registered(reg, pairs...); err != nil {
 			return fmt.Errorf("stale lookup: %w", err)
 		}
@@ -227,10 +228,10 @@ func redisCut(t *testing.T) {
 
 	px.Heal()
 	healed := time.Now()
-	healthy := cluster.Eventually(t, slack+time.Second, "/health healthy", func() error {
+	healthy := poll.Eventually(t, slack+time.Second, "/health healthy", func() error {
 		return registryHealth(t, reg, "healthy")
 	})
-	restored := cluster.Eventually(t, cluster.Heartbeat+cluster.BackoffMax+slack, "every registration renewed after Redis came back",
+	restored := poll.Eventually(t, cluster.Heartbeat+cluster.BackoffMax+slack, "every registration renewed after Redis came back",
 		func() error { return renewedSince(reg, healed, pairs...) })
 	t.Logf("Redis back: healthy after %s, every registration renewed after %s", ms(healthy), ms(restored))
 }
@@ -246,7 +247,7 @@ func partitionSidecar(t *testing.T) {
 	waitRegistered(t, reg, p)
 
 	px.Silence()
-	gone := cluster.Eventually(t, cluster.TTL+slack, "instance expires", func() error {
+	gone := poll.Eventually(t, cluster.TTL+slack, "instance expires", func() error {
 		return wantCode(reg, http.StatusNotFound)
 	})
 	t.Logf("partitioned: lookup 404 after %s (TTL %s)", ms(gone), cluster.TTL)
@@ -277,7 +278,7 @@ func redisLatencyAndResets(t *testing.T) {
 	registrations := metric(t, sidecarMetrics, "vertice_sidecar_registrations_total")
 	// Steady state first: a registry's first renewal also loads the renew
 	// script into Redis (one more round trip), long done in production.
-	cluster.Eventually(t, 3*cluster.Heartbeat, "a first heartbeat", func() error {
+	poll.Eventually(t, 3*cluster.Heartbeat, "a first heartbeat", func() error {
 		if metric(t, sidecarMetrics, "vertice_sidecar_heartbeats_total") == 0 {
 			return fmt.Errorf("no heartbeat yet")
 		}
@@ -296,7 +297,7 @@ func redisLatencyAndResets(t *testing.T) {
 		start := time.Now()
 		beats := metric(t, sidecarMetrics, "vertice_sidecar_heartbeats_total")
 		failures := metric(t, sidecarMetrics, "vertice_sidecar_heartbeat_failures_total")
-		n := cluster.During(t, 2*cluster.TTL, "registered throughout "+f.name, func() error {
+		n := poll.During(t, 2*cluster.TTL, "registered throughout "+f.name, func() error {
 			_, err := registered(reg, p)
 			return err
 		})
@@ -340,7 +341,7 @@ func sentinelFailover(t *testing.T) {
 	if err := set.Master.Container.Stop(t.Context(), new(time.Duration)); err != nil { // SIGKILL at once
 		t.Fatalf("kill the master: %v", err)
 	}
-	writes := cluster.Eventually(t, 30*time.Second, "registry writes after the failover", func() error {
+	writes := poll.Eventually(t, 30*time.Second, "registry writes after the failover", func() error {
 		for _, r := range regs {
 			res, err := cluster.Do(http.MethodPost, r.URL()+"/register",
 				`{"service_name":"chaos_probe","endpoint":"http://probe:1","instance_id":"probe"}`)
@@ -350,7 +351,7 @@ func sentinelFailover(t *testing.T) {
 		}
 		return nil
 	})
-	renewed := cluster.Eventually(t, cluster.Heartbeat+slack, "every instance renewed on the new master", func() error {
+	renewed := poll.Eventually(t, cluster.Heartbeat+slack, "every instance renewed on the new master", func() error {
 		for _, r := range regs {
 			if err := renewedSince(r, killed, pairs...); err != nil {
 				return fmt.Errorf("%s: %w", r.Alias, err)

@@ -10,9 +10,9 @@ package monitoring_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +33,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vertice/vertice/internal/hostinfo"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 const (
@@ -535,7 +536,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 
 	var registryURL string
 	if slices.Contains(programs, "registry") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		registryURL = "http://" + addr
 		p := start(t, "registry", built(t, "registry"), map[string]string{
 			"REGISTRY_ADDR": addr, "REGISTRY_TTL": "30s",
@@ -548,7 +549,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		t.Fatal("without the registry the other programs cannot run")
 	}
 	if slices.Contains(programs, "gateway") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "gateway", built(t, "gateway"), map[string]string{
 			"GATEWAY_ADDR": addr, "REGISTRY_URL": registryURL, "CACHE_TTL": "1s",
 		})
@@ -558,7 +559,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		scrapes["gateway"] = "http://" + addr + "/metrics"
 	}
 	if slices.Contains(programs, "sidecar") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "sidecar", built(t, "sidecar"), map[string]string{
 			"SIDECAR_ADDR":            addr,
 			"SERVICE_NAME":            "sidecar_demo",
@@ -575,7 +576,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		scrapes["sidecar"] = "http://" + addr + "/metrics"
 	}
 	if slices.Contains(programs, "demo") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "demo", built(t, "demo"), map[string]string{"DEMO_ADDR": addr})
 		waitAnswer(t, p, "http://"+addr+"/")
 		if code := get(t, "http://"+addr+"/metrics", 0); code == http.StatusOK {
@@ -671,7 +672,7 @@ func scrape(t *testing.T, u string) []string {
 func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	promBin := tool(t, "prometheus")
 
-	addr := freeAddr(t)
+	addr := freeport.MustAddr(t)
 	registryURL := "http://" + addr
 	reg := start(t, "registry", built(t, "registry"), map[string]string{"REGISTRY_ADDR": addr, "REGISTRY_TTL": "60s"})
 	waitHTTP(t, reg, registryURL+"/health")
@@ -697,7 +698,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	if err := os.WriteFile(cfgPath, discoveryConfig(t, registryURL+"/v1/sd/prometheus"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	promAddr := freeAddr(t)
+	promAddr := freeport.MustAddr(t)
 	promURL := "http://" + promAddr
 	prom := start(t, "prometheus", promBin, nil,
 		"--config.file="+cfgPath,
@@ -707,8 +708,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	waitHTTP(t, prom, promURL+"/-/ready")
 
 	// Both instances discovered, labelled and healthy.
-	var last string
-	poll(t, prom, 60*time.Second, func() bool {
+	prom.Eventually(t, 60*time.Second, "both demo instances up in /api/v1/targets", func() error {
 		var targets struct {
 			Data struct {
 				ActiveTargets []struct {
@@ -719,7 +719,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				} `json:"activeTargets"`
 			} `json:"data"`
 		}
-		last = getJSON(t, promURL+"/api/v1/targets?state=active", &targets)
+		last := getJSON(t, promURL+"/api/v1/targets?state=active", &targets)
 		up := map[string]bool{}
 		for _, tg := range targets.Data.ActiveTargets {
 			if tg.Labels["service"] == "demo" && tg.Labels["job"] == sdJob && tg.Labels["version"] == "1.2.3" &&
@@ -727,11 +727,14 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				up[tg.Labels["instance"]] = true
 			}
 		}
-		return up[instances[0]] && up[instances[1]]
-	}, func() string { return "both demo instances up in /api/v1/targets; last answer: " + last })
+		if up[instances[0]] && up[instances[1]] {
+			return nil
+		}
+		return errors.New("last answer: " + last)
+	})
 
 	// And the query the brief names: up{service="demo"} is 1 for both.
-	poll(t, prom, 60*time.Second, func() bool {
+	prom.Eventually(t, 60*time.Second, `up{service="demo"} == 1 for both instances`, func() error {
 		var q struct {
 			Status string `json:"status"`
 			Data   struct {
@@ -741,15 +744,18 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				} `json:"result"`
 			} `json:"data"`
 		}
-		last = getJSON(t, promURL+"/api/v1/query?query="+url.QueryEscape(`up{service="demo"}`), &q)
+		last := getJSON(t, promURL+"/api/v1/query?query="+url.QueryEscape(`up{service="demo"}`), &q)
 		ones := map[string]bool{}
 		for _, r := range q.Data.Result {
 			if len(r.Value) == 2 && r.Value[1] == "1" {
 				ones[r.Metric["instance"]] = true
 			}
 		}
-		return q.Status == "success" && ones[instances[0]] && ones[instances[1]]
-	}, func() string { return `up{service="demo"} == 1 for both instances; last answer: ` + last })
+		if q.Status == "success" && ones[instances[0]] && ones[instances[1]] {
+			return nil
+		}
+		return errors.New("last answer: " + last)
+	})
 }
 
 // discoveryConfig is prometheus.yml cut down to its registry-discovery job,
@@ -829,129 +835,34 @@ func built(t *testing.T, name string) string {
 	return bin
 }
 
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 { // keep memory bounded; the start says enough
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type process struct {
-	name string
-	out  *lockedBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // valid after done
-}
-
-// start runs bin with only PATH and env in its environment and stops it
-// (SIGTERM, then SIGKILL) when the test ends.
-func start(t *testing.T, name, bin string, env map[string]string, args ...string) *process {
+// start runs bin with only PATH, HOME and env in its environment; it is
+// stopped when the test ends.
+func start(t *testing.T, name, bin string, env map[string]string, args ...string) *proc.Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", name, tail(p.out.String(), 4000))
-		}
-	})
-	return p
+	return proc.StartT(t, name, cmd)
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
-
-// poll calls ok every 100ms until it returns true, failing at the deadline
-// or when p exits.
-func poll(t *testing.T, p *process, within time.Duration, ok func() bool, what func() string) {
-	t.Helper()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if ok() {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited (%v) while waiting for %s\n%s", p.name, p.err, what(), tail(p.out.String(), 4000))
-		case <-deadline.C:
-			t.Fatalf("%s: gave up after %s waiting for %s\n%s", p.name, within, what(), tail(p.out.String(), 4000))
-		case <-tick.C:
-		}
-	}
-}
-
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+// programStart bounds a program's start, a build on a busy machine aside.
+const programStart = 30 * time.Second
 
 // waitHTTP waits until u answers 200.
-func waitHTTP(t *testing.T, p *process, u string) {
+func waitHTTP(t *testing.T, p *proc.Process, u string) {
 	t.Helper()
-	waitGet(t, p, u, "200", func(code int) bool { return code == http.StatusOK })
+	p.Eventually(t, programStart, "GET "+u+" answers 200", poll.Status(u, http.StatusOK))
 }
 
 // waitAnswer waits until u answers at all.
-func waitAnswer(t *testing.T, p *process, u string) {
+func waitAnswer(t *testing.T, p *proc.Process, u string) {
 	t.Helper()
-	waitGet(t, p, u, "at all", func(int) bool { return true })
+	p.Eventually(t, programStart, "GET "+u+" answers", poll.Status(u, 0))
 }
 
-func waitGet(t *testing.T, p *process, u, what string, ok func(code int) bool) {
-	t.Helper()
-	var last string
-	poll(t, p, 30*time.Second, func() bool {
-		resp, err := httpClient.Get(u)
-		if err != nil {
-			last = err.Error()
-			return false
-		}
-		resp.Body.Close()
-		last = resp.Status
-		return ok(resp.StatusCode)
-	}, func() string { return "GET " + u + " to answer " + what + " (last: " + last + ")" })
-}
+var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // do sends a request and fails unless the status is one of want (any
 // status when want is empty or 0).
@@ -1008,15 +919,11 @@ func getJSON(t *testing.T, u string, v any) string {
 	return tail(string(b), 2000)
 }
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago, for programs that take their address from the environment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := hostinfo.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return addr
+	return "…" + s[len(s)-n:]
 }
 
 // backendServer is a live HTTP service on loopback for routes and sidecars.

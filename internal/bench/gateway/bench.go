@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vertice/vertice/adapters/ginapi"
@@ -21,7 +19,10 @@ import (
 	"github.com/vertice/vertice/adapters/proxy"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
-	"github.com/vertice/vertice/internal/hostinfo"
+	"github.com/vertice/vertice/internal/bench/wrk"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
+	"github.com/vertice/vertice/internal/testkit/proc"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -39,7 +40,7 @@ type Config struct {
 type Row struct {
 	Path        string
 	Connections int
-	Result
+	wrk.Report
 }
 
 const service = "bench_service"
@@ -47,13 +48,21 @@ const service = "bench_service"
 // Run starts the upstream, a registry, the gateway and nginx, measures each
 // path and stops everything it started.
 func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
-	var procs []*exec.Cmd
+	var procs []*proc.Process
 	defer func() {
 		for _, p := range procs {
-			stop(p)
+			p.Stop(5 * time.Second)
 		}
 	}()
-	upAddr, gwAddr, ngAddr, bareAddr := freeAddr(), freeAddr(), freeAddr(), freeAddr()
+	var addrs [4]string
+	for i := range addrs {
+		a, err := freeport.Addr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	upAddr, gwAddr, ngAddr, bareAddr := addrs[0], addrs[1], addrs[2], addrs[3]
 	up, err := start(cfg, "upstream", []string{"GOMAXPROCS=1"}, cfg.Self, "upstream", "-addr", upAddr)
 	if err != nil {
 		return nil, err
@@ -93,23 +102,25 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		{barePath, "http://" + bareAddr + "/v2/" + service + "/"},
 	}
 	for _, p := range paths {
-		if err := waitReady(ctx, p.url, 15*time.Second); err != nil {
+		if err := poll.Until(ctx, 15*time.Second, poll.Status(p.url, http.StatusOK)); err != nil {
 			return nil, fmt.Errorf("%s: %w (logs in %s)", p.name, err, cfg.WorkDir)
 		}
 	}
 	var rows []Row
 	for _, c := range cfg.Connections {
 		for _, p := range paths {
-			if _, err := runWrk(ctx, cfg.LoadCPUs, p.url, c, cfg.Warmup); err != nil {
+			opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
+			if _, err := wrk.Run(ctx, opts); err != nil {
 				return nil, err
 			}
-			res, err := runWrk(ctx, cfg.LoadCPUs, p.url, c, cfg.Duration)
+			opts.Duration = cfg.Duration
+			res, err := wrk.Run(ctx, opts)
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(log, "%-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %d\n",
-				p.name, c, res.RPS, res.P50, res.P99, res.Errors)
-			rows = append(rows, Row{Path: p.name, Connections: c, Result: res})
+			fmt.Fprintf(log, "%-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %s\n",
+				p.name, c, res.RPS, res.P50, res.P99, res.ErrorText())
+			rows = append(rows, Row{Path: p.name, Connections: c, Report: res})
 		}
 	}
 	return rows, nil
@@ -160,61 +171,12 @@ func startRegistry(endpoint string) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-// start runs bin pinned to the server CPUs, logging to WorkDir/name.log.
-func start(cfg Config, name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
-	logf, err := os.Create(filepath.Join(cfg.WorkDir, name+".log"))
-	if err != nil {
-		return nil, err
-	}
+// start runs bin pinned to the server CPUs (taskset execs it, so the
+// process is the program's), logging to WorkDir/name.log.
+func start(cfg Config, name string, env []string, bin string, args ...string) (*proc.Process, error) {
 	cmd := exec.Command("taskset", append([]string{"-c", cfg.ServerCPUs, bin}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	return cmd, nil
-}
-
-// stop ends a process this benchmark started (taskset execs the program,
-// so the pid is the program's): SIGTERM, then SIGKILL after 5 s.
-func stop(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
-
-// waitReady polls url until it answers 200, within limit.
-func waitReady(ctx context.Context, url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = errors.New(resp.Status)
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("not ready after %s: %v", limit, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freeAddr() string {
-	addr, err := hostinfo.FreeAddr()
-	if err != nil {
-		panic(err)
-	}
-	return addr
+	return proc.Start(name, cmd, filepath.Join(cfg.WorkDir, name+".log"))
 }
 
 // Markdown renders rows as the docs page, with the verdict on each goal.
@@ -222,7 +184,7 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Gateway benchmark\n\nReproduce with `%s` (Debian packages `nginx-light` and `wrk`; the target installs them when missing and run as root).\n\n", command)
 	fmt.Fprintf(&b, "Machine: %s. Measured %s.\n\n", machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Setup, all on 127.0.0.1: a Go upstream answering 13 bytes; `wrk -t1 --latency` pinned to CPU %s; "+
+	fmt.Fprintf(&b, "Setup, all on 127.0.0.1: a Go upstream answering 13 bytes; `wrk -t1` pinned to CPU %s; "+
 		"the upstream, vertice-gateway (GOMAXPROCS=1, routes from its 5 s cache of a real registry) and nginx "+
 		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s, "+
 		"and, as the ceiling of the library the gateway is built on, a bare `httputil.ReverseProxy` (GOMAXPROCS=1, GOGC=400, "+
@@ -230,17 +192,17 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured.\n\n",
 		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration)
 	b.WriteString("| connections | path | requests/s | vs direct | p50 | p99 | p50 added | p99 added | errors |\n|---|---|---|---|---|---|---|---|---|\n")
-	direct := map[int]Result{}
+	direct := map[int]wrk.Report{}
 	for _, r := range rows {
 		if r.Path == "direct" {
-			direct[r.Connections] = r.Result
+			direct[r.Connections] = r.Report
 		}
 	}
 	for _, r := range rows {
 		d := direct[r.Connections]
-		fmt.Fprintf(&b, "| %d | %s | %.0f | %.2f× | %s | %s | %s | %s | %d |\n", r.Connections, r.Path, r.RPS, r.RPS/d.RPS,
+		fmt.Fprintf(&b, "| %d | %s | %.0f | %.2f× | %s | %s | %s | %s | %s |\n", r.Connections, r.Path, r.RPS, r.RPS/d.RPS,
 			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), (r.P50 - d.P50).Round(time.Microsecond),
-			(r.P99 - d.P99).Round(time.Microsecond), r.Errors)
+			(r.P99 - d.P99).Round(time.Microsecond), r.ErrorText())
 	}
 	b.WriteString("\n" + verdict(rows, direct) + "\n" + notes)
 	return b.String()
@@ -265,10 +227,10 @@ const notes = `Reading these numbers:
   gateway runs at GOGC=400 unless GOGC is set (docs/gateway.md).
 `
 
-func verdict(rows []Row, direct map[int]Result) string {
-	byKey := map[string]Result{}
+func verdict(rows []Row, direct map[int]wrk.Report) string {
+	byKey := map[string]wrk.Report{}
 	for _, r := range rows {
-		byKey[fmt.Sprint(r.Path, r.Connections)] = r.Result
+		byKey[fmt.Sprint(r.Path, r.Connections)] = r.Report
 	}
 	var b strings.Builder
 	b.WriteString("Goals (≥ 0.8× direct, ≥ nginx, p99 added ≤ 1 ms), as measured:\n\n")
@@ -276,7 +238,7 @@ func verdict(rows []Row, direct map[int]Result) string {
 		if r.Path != "direct" {
 			continue
 		}
-		c, d := r.Connections, r.Result
+		c, d := r.Connections, r.Report
 		gw, ng := byKey[fmt.Sprint("vertice-gateway", c)], byKey[fmt.Sprint("nginx", c)]
 		fmt.Fprintf(&b, "- %d connections: gateway %.2f× direct (%s), %.2f× nginx (%s), p99 added %s (%s)\n",
 			c, gw.RPS/d.RPS, yes(gw.RPS >= 0.8*d.RPS), gw.RPS/ng.RPS, yes(gw.RPS >= ng.RPS),

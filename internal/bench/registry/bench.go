@@ -14,10 +14,8 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,10 +24,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/vertice/vertice/internal/hostinfo"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/vertice/vertice/internal/bench/host"
+	"github.com/vertice/vertice/internal/bench/wrk"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 // Config says what to run. main fills every field from flags.
@@ -153,19 +156,22 @@ func pickMedian(all []Report) Report {
 // Redis, measures lookups and registrations with wrk, and stops what it
 // started.
 func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
-	rep := Report{Config: cfg, Start: time.Now(), Machine: machine(), CPUs: runtime.NumCPU(), RedisVersion: version(ctx, cfg.RedisServer, "--version"),
-		WrkVersion: version(ctx, cfg.Wrk, "-v"), LoadBefore: loadavg()}
-	redisPort := freePort()
+	rep := Report{Config: cfg, Start: time.Now(), Machine: host.Machine(), CPUs: runtime.NumCPU(), RedisVersion: version(ctx, cfg.RedisServer, "--version"),
+		WrkVersion: wrk.Version(ctx, cfg.Wrk), LoadBefore: host.Loadavg()}
+	redisPort, err := freeport.Port()
+	if err != nil {
+		return rep, err
+	}
 	redisAddr := "127.0.0.1:" + strconv.Itoa(redisPort)
-	redis, err := start(ctx, cfg.WorkDir, "redis", nil, cfg.RedisServer,
+	redis, err := start(cfg, "redis", nil, cfg.RedisServer,
 		"--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--protected-mode", "no", "--daemonize", "no", "--dir", cfg.WorkDir)
 	if err != nil {
 		return rep, err
 	}
-	defer stop(redis)
-	redisPID := redis.Process.Pid
-	if err := poll(ctx, 10*time.Second, func() error { return ping(redisAddr) }); err != nil {
+	defer redis.Stop(stopGrace)
+	redisPID := redis.Pid()
+	if err := redis.Until(10*time.Second, func() error { return ping(ctx, redisAddr) }); err != nil {
 		return rep, fmt.Errorf("redis-server on %s: %w", redisAddr, err)
 	}
 
@@ -194,18 +200,21 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		redisURL += "?" + cfg.RedisQuery
 	}
 	startRegistry := func(name string, env ...string) (string, int, func(), error) {
-		addr := "127.0.0.1:" + strconv.Itoa(freePort())
-		reg, err := start(ctx, cfg.WorkDir, name, append(append([]string{
+		addr, err := freeport.Addr()
+		if err != nil {
+			return "", 0, nil, err
+		}
+		reg, err := start(cfg, name, append(append([]string{
 			"REGISTRY_ADDR=" + addr, "REDIS_URL=" + redisURL, "REGISTRY_TTL=600s", "LOG_LEVEL=warn",
 		}, cfg.RegistryEnv...), env...), cfg.Registry)
 		if err != nil {
 			return "", 0, nil, err
 		}
-		if err := poll(ctx, 10*time.Second, func() error { return healthy("http://" + addr + "/health") }); err != nil {
-			stop(reg)
+		if err := reg.Until(10*time.Second, poll.Status("http://"+addr+"/health", http.StatusOK, `"healthy"`)); err != nil {
+			reg.Stop(stopGrace)
 			return "", 0, nil, fmt.Errorf("%s on %s: %w (log in %s)", name, addr, err, cfg.WorkDir)
 		}
-		return addr, reg.Process.Pid, func() { stop(reg) }, nil
+		return addr, reg.Pid(), func() { reg.Stop(stopGrace) }, nil
 	}
 	regAddr, regPID, stopReg, err := startRegistry("registry")
 	if err != nil {
@@ -216,25 +225,20 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		return rep, err
 	}
 
-	lookups := make([]request, cfg.Services)
+	lookups := make([]wrk.Request, cfg.Services)
 	for i := range lookups {
-		lookups[i] = request{Method: http.MethodGet, Path: "/services/" + serviceName(i)}
+		lookups[i] = wrk.Request{Method: http.MethodGet, Path: "/services/" + serviceName(i)}
 	}
-	registers := make([]request, cfg.Instances)
+	registers := make([]wrk.Request, cfg.Instances)
 	for i := range registers {
-		registers[i] = request{Method: http.MethodPost, Path: "/register", Body: registerBody(i%cfg.Services, i)}
+		registers[i] = wrk.Request{Method: http.MethodPost, Path: "/register", Body: registerBody(i%cfg.Services, i)}
 	}
-	heartbeats := make([]request, cfg.Services)
+	heartbeats := make([]wrk.Request, cfg.Services)
 	for i := range heartbeats {
-		heartbeats[i] = request{Method: http.MethodPost, Path: "/heartbeat", Body: []byte(
+		heartbeats[i] = wrk.Request{Method: http.MethodPost, Path: "/heartbeat", Body: []byte(
 			`{"service_name":"` + serviceName(i) + `","instance_id":"` + instanceID(i) + `"}`)}
 	}
-	scripts := map[string]string{}
-	for name, reqs := range map[string][]request{"lookup": lookups, "register": registers, "heartbeat": heartbeats} {
-		if scripts[name], err = writeWrkScript(cfg.WorkDir, name, reqs); err != nil {
-			return rep, err
-		}
-	}
+	scripts := map[string][]wrk.Request{"lookup": lookups, "register": registers, "heartbeat": heartbeats}
 
 	// Lookups run while each service has its one pre-registered instance;
 	// the register runs then add instances to every service.
@@ -254,7 +258,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		addr   string
 		pid    int
 		conns  int
-		script string
+		script []wrk.Request
 		d      time.Duration
 		into   *Result
 	}
@@ -282,7 +286,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		if r.conns <= 0 || r.d <= 0 {
 			continue
 		}
-		res, err := runWrk(ctx, cfg.Wrk, r.script, r.addr, r.conns, r.d, r.pid, redisPID)
+		res, err := runWrk(ctx, cfg.Wrk, cfg.WorkDir, r.script, r.addr, r.conns, r.d, r.pid, redisPID)
 		if ctx.Err() != nil {
 			// Cut short (a signal): the numbers would be partial.
 			return rep, fmt.Errorf("interrupted during %s: %w", r.name, ctx.Err())
@@ -297,7 +301,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 		}
 		*r.into = res
 	}
-	rep.LoadAfter = loadavg()
+	rep.LoadAfter = host.Loadavg()
 	return rep, nil
 }
 
@@ -342,9 +346,9 @@ func redisBenchmark(ctx context.Context, cfg Config, port, redisPID int) ([]Redi
 	cmd := exec.CommandContext(ctx, cfg.RedisBenchmark, "-h", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-t", "get,set", "-n", strconv.Itoa(cfg.RedisRequests), "-c", strconv.Itoa(cfg.Concurrency),
 		"-P", "1", "--csv")
-	before, busyBefore, t0 := procCPU(redisPID), machineBusy(), time.Now()
+	before, busyBefore, t0 := host.ProcessCPU(redisPID), host.MachineBusy(), time.Now()
 	out, err := cmd.Output()
-	redisCPU, busy, elapsed := procCPU(redisPID)-before, machineBusy()-busyBefore, time.Since(t0)
+	redisCPU, busy, elapsed := host.ProcessCPU(redisPID)-before, host.MachineBusy()-busyBefore, time.Since(t0)
 	if err != nil {
 		return nil, fmt.Errorf("redis-benchmark: %w", err)
 	}
@@ -397,103 +401,27 @@ func parseCSV(out string) ([]RedisResult, error) {
 	return res, nil
 }
 
-// start runs a server with its output in WorkDir/<name>.log.
-func start(ctx context.Context, dir, name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
-	logf, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+// stopGrace is how long a server has to exit after SIGTERM.
+const stopGrace = 10 * time.Second
+
+// start runs a server with its output in WorkDir/<name>.log and env added
+// to this process's environment.
+func start(cfg Config, name string, env []string, bin string, args ...string) (*proc.Process, error) {
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
-	return cmd, nil
+	return proc.Start(name, cmd, filepath.Join(cfg.WorkDir, name+".log"))
 }
 
-// stop ends a server this package started, by its process: SIGTERM, then
-// SIGKILL when it has not exited within 10 s.
-func stop(cmd *exec.Cmd) {
-	if cmd.Process == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cmd.ProcessState != nil || cmd.Process.Signal(syscall.Signal(0)) != nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-}
-
-func poll(ctx context.Context, within time.Duration, fn func() error) error {
-	ctx, cancel := context.WithTimeout(ctx, within)
+// ping asks Redis at addr for PONG.
+func ping(ctx context.Context, addr string) error {
+	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return c.Ping(ctx).Err()
 }
 
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return errors.New("PING answered " + line)
-	}
-	return nil
-}
-
-func healthy(url string) error {
-	c := &http.Client{Timeout: time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"healthy"`) {
-		return fmt.Errorf("%s %s", resp.Status, b)
-	}
-	return nil
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// version is the first line bin prints for flag (wrk -v exits 1 after
-// printing it), or "unknown".
+// version is the first line bin prints for flag, or "unknown".
 func version(ctx context.Context, bin, flag string) string {
 	out, _ := exec.CommandContext(ctx, bin, flag).CombinedOutput()
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
@@ -502,23 +430,4 @@ func version(ctx context.Context, bin, flag string) string {
 		return "unknown"
 	}
 	return strings.TrimSpace(line)
-}
-
-// loadavg is the 1, 5 and 15 minute load averages, or "unknown".
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
-}
-
-// machine describes where the numbers come from.
-func machine() string {
-	model := hostinfo.CPUModel()
-	kernel := ""
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = ", Linux " + strings.TrimSpace(string(b))
-	}
-	return fmt.Sprintf("%d CPUs (%s)%s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

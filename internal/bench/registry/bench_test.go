@@ -7,13 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/wrk"
+	"github.com/vertice/vertice/internal/bench/wrk"
 )
 
 func TestParseCSV(t *testing.T) {
@@ -34,105 +32,24 @@ func TestParseCSV(t *testing.T) {
 	}
 }
 
-func TestParseProcStatCPU(t *testing.T) {
-	// The command name may hold spaces and parentheses; utime and stime are
-	// fields 14 and 15.
-	stat := "4242 (redis (a b)) S 1 4242 4242 0 -1 4194560 120 0 0 0 250 50 0 0 20 0 4 0 5 0 0\n"
-	if got := parseProcStatCPU(stat); got != 3*time.Second {
-		t.Fatalf("got %v, want 3s", got)
-	}
-	if got := parseProcStatBusy("cpu  64663 7 33971 194650 664 1 4058 2 5 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"); got != (64663+7+33971+1+4058+2)*10*time.Millisecond {
-		t.Fatalf("busy %v", got)
-	}
-	if got := parseProcStatBusy("intr 1 2 3\n"); got != 0 {
-		t.Fatalf("busy %v for a file without a cpu line", got)
-	}
-	if got := parseProcStatCPU("garbage"); got != 0 {
-		t.Fatalf("got %v for garbage", got)
-	}
-	for deadline := time.Now().Add(100 * time.Millisecond); time.Now().Before(deadline); {
-	}
-	if procCPU(os.Getpid()) <= 0 {
-		t.Fatal("no CPU time for this process after a busy loop")
-	}
-}
-
-func TestLuaString(t *testing.T) {
-	got := luaString("a\"b\\c\nd\té")
-	want := `"a\"b\\c\010d\009\195\169"`
-	if got != want {
-		t.Fatalf("got %s, want %s", got, want)
-	}
-}
-
-// TestWrkScriptInWrk runs a generated script in the real wrk against a
-// recording server: the requests arrive in turn, with their bodies intact
-// and Content-Type set on POSTs, and failures are counted.
-func TestWrkScriptInWrk(t *testing.T) {
-	wrkBin, err := exec.LookPath("wrk")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("wrk not on PATH: .ci/run installs Debian's wrk")
-		}
-		t.Skip("wrk not on PATH (apt-get install wrk)")
-	}
-	type seen struct{ method, path, ctype, body string }
-	var mu sync.Mutex
-	var got []seen
+// TestRunWrkMeasuresCPU runs the real wrk against a server in this
+// process, named as the registry: the result carries the connection count
+// and the CPU of wrk and of the "registry".
+func TestRunWrkMeasuresCPU(t *testing.T) {
+	wrkBin := wrk.Need(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, seen{r.Method, r.URL.Path, r.Header.Get("Content-Type"), string(b)})
-		mu.Unlock()
-		if r.URL.Path == "/fail" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusCreated)
 	}))
 	defer srv.Close()
-	reqs := []request{
-		{Method: http.MethodGet, Path: "/services/a"},
-		{Method: http.MethodPost, Path: "/register", Body: []byte(`{"service_name":"q\"uote\\d é","n":1}`)},
-		{Method: http.MethodGet, Path: "/fail"},
-	}
-	script, err := writeWrkScript(t.TempDir(), "test", reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reqs := []wrk.Request{{Method: http.MethodPost, Path: "/register", Body: registerBody(0, 0)}}
 	addr := srv.Listener.Addr().(*net.TCPAddr).String()
-	res, err := runWrk(context.Background(), wrkBin, script, addr, 1, time.Second, os.Getpid(), 0)
+	res, err := runWrk(context.Background(), wrkBin, t.TempDir(), reqs, addr, 2, time.Second, os.Getpid(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if res.Requests < 3 || len(got) < res.Requests {
-		t.Fatalf("wrk answered %d, server saw %d", res.Requests, len(got))
-	}
-	// wrk calls request() once before the run (to count pipelined
-	// requests), so the cycle starts wherever that left it.
-	off := -1
-	for j, r := range reqs {
-		if r.Path == got[0].path {
-			off = j
-		}
-	}
-	for i, s := range got {
-		r := reqs[(i+off+len(reqs))%len(reqs)]
-		want := seen{r.Method, r.Path, "", string(r.Body)}
-		if r.Body != nil {
-			want.ctype = "application/json"
-		}
-		if s != want {
-			t.Fatalf("request %d: got %+v, want %+v", i, s, want)
-		}
-	}
-	if third := res.Requests / 3; res.Non2xx < third || res.Non2xx > third+1 || !res.TooManyErrors() {
-		t.Errorf("non-2xx %d of %d (too many: %v); want a third", res.Non2xx, res.Requests, res.TooManyErrors())
-	}
-	if res.Conns != 1 || res.RPS <= 0 || res.P99 <= 0 || res.LoadGenCPU <= 0 {
-		t.Errorf("result %+v", res)
+	if res.Conns != 2 || res.Requests == 0 || res.Errors() != 0 || res.LoadGenCPU <= 0 || res.RegistryCPU <= 0 || res.RedisCPU != 0 {
+		t.Fatalf("result %+v", res)
 	}
 }
 

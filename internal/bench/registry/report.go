@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vertice/vertice/internal/bench/wrk"
 )
 
 // Goals from the issue: lookups at least half of redis-benchmark's GET
@@ -224,11 +226,11 @@ func (r Report) Markdown() string {
 		r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Machine, r.LoadBefore, r.LoadAfter, r.RedisVersion)
 	fmt.Fprintf(&b, "- redis-benchmark: `-t get,set -n %d -c %d -P 1`\n", r.RedisRequests, r.Concurrency)
 	fmt.Fprintf(&b, "- registry: bin/vertice-registry on REDIS_URL to that Redis, through its real HTTP server; "+
-		"%d services registered first; load from %s (C, `-t1 -c N --latency --timeout 5s`, a Lua script sending "+
-		"the workload's requests in turn): keep-alive connections, one request at a time each, like "+
+		"%d services registered first; load from %s (C, `-t1 -c N --timeout 5s`, a Lua script sending "+
+		"the workload's requests in turn and reporting through its done() callback): keep-alive connections, one request at a time each, like "+
 		"redis-benchmark; %s lookup warm-up, then %s per row at %d connections and %s per sweep point\n",
-		r.Services, r.WrkVersion, r.Warmup, time.Duration(wrkSeconds(r.Duration))*time.Second, r.Concurrency,
-		time.Duration(wrkSeconds(r.SweepDuration))*time.Second)
+		r.Services, r.WrkVersion, r.Warmup, time.Duration(wrk.Seconds(r.Duration))*time.Second, r.Concurrency,
+		time.Duration(wrk.Seconds(r.SweepDuration))*time.Second)
 	fmt.Fprintf(&b, "- register cycles through %d instances of those services (new ones first, then replacements); "+
 		"heartbeat renews each service's instance in turn; lookups run first, on one instance per service\n", r.Instances)
 	if r.RedisQuery != "" || len(r.RegistryEnv) > 0 {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -160,44 +159,4 @@ func Metric(url, series string) (float64, error) {
 		}
 	}
 	return 0, sc.Err()
-}
-
-// Eventually calls fn every 100 ms until it returns nil, and fails the
-// test with fn's last error when within has passed. It returns how long
-// it took.
-func Eventually(t testing.TB, within time.Duration, what string, fn func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(within)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := fn()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		<-tick.C
-	}
-}
-
-// During calls fn every 100 ms for d and fails the test at fn's first
-// error: a promise that must hold throughout a window. It returns the
-// number of checks made.
-func During(t testing.TB, d time.Duration, what string, fn func() error) int {
-	t.Helper()
-	end := time.Now().Add(d)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	n := 0
-	for time.Now().Before(end) {
-		n++
-		if err := fn(); err != nil {
-			t.Fatalf("%s: broken after %d checks: %v", what, n, err)
-		}
-		<-tick.C
-	}
-	return n
 }

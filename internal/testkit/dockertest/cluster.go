@@ -2,7 +2,6 @@ package dockertest
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,19 +12,23 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/vertice/vertice/internal/testkit/freeport"
 )
 
 // StartRedisCluster starts a one-node Redis Cluster owning all 16384 slots
-// and returns the seed address for a client on this machine. One node is
+// and returns the address a client on this machine. One node is
 // enough to prove a client's keys respect slots: Redis refuses
 // multi-key commands and scripts across slots (CROSSSLOT) even then.
 //
 // A Cluster tells clients where slots live by the address each node
 // announces, so the node announces 127.0.0.1 and a host port fixed before
-// it starts (a Docker-assigned port is only known afterwards).
+// it starts (a Docker-assigned port is only known afterwards). That port
+// was free a moment ago; if another process takes it first, the start
+// fails loudly rather than flakily.
 func StartRedisCluster(tb testing.TB) string {
 	tb.Helper()
-	port := freePort(tb)
+	port := freeport.MustPort(tb)
 	r := StartRedis(tb,
 		testcontainers.WithCmd(RedisArgs(
 			"--cluster-enabled", "yes",
@@ -69,17 +72,4 @@ func assignAllSlots(ctx context.Context, addr string) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// freePort asks the kernel for a port nobody uses right now. Another
-// process could take it before Docker binds it; the start then fails
-// loudly rather than flakily.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

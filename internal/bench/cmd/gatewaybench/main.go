@@ -4,17 +4,18 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	gatewaybench "github.com/vertice/vertice/internal/bench/gateway"
-	"github.com/vertice/vertice/internal/hostinfo"
+	"github.com/vertice/vertice/internal/bench/host"
+	"github.com/vertice/vertice/internal/bench/wrk"
 	"github.com/vertice/vertice/internal/serve"
 )
 
@@ -76,13 +77,13 @@ func run() error {
 	}
 	ctx, stop := serve.SignalContext()
 	defer stop()
-	loadBefore := loadavg()
+	loadBefore := host.Loadavg()
 	rows, err := gatewaybench.Run(ctx, cfg, os.Stdout)
 	if err != nil {
 		return err
 	}
 	host := fmt.Sprintf("%s; load average %s before, %s after (other work on the host inflates tails)",
-		machine(), loadBefore, loadavg())
+		machine(ctx), loadBefore, host.Loadavg())
 	_ = os.RemoveAll(work)
 	md := gatewaybench.Markdown(rows, cfg, host, *command)
 	fmt.Println("\n" + md)
@@ -92,21 +93,8 @@ func run() error {
 	return os.WriteFile(*out, []byte(md), 0o644)
 }
 
-// loadavg is the 1-minute load average, a hint of how busy the host was.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b) + " ?")[0]
-}
-
-// machine describes the host for the report.
-func machine() string {
-	model := hostinfo.CPUModel()
-	ng, _ := exec.Command("/usr/sbin/nginx", "-v").CombinedOutput()
-	wrk, _ := exec.Command("wrk", "-v").CombinedOutput()
-	wrkVer := strings.Fields(string(wrk) + " ? ?")[1]
-	return fmt.Sprintf("%d CPUs (%s), %s, %s, wrk %s", runtime.NumCPU(), model, runtime.Version(),
-		strings.TrimSpace(string(ng)), wrkVer)
+// machine describes the host and the tools for the report.
+func machine(ctx context.Context) string {
+	ng, _ := exec.CommandContext(ctx, "/usr/sbin/nginx", "-v").CombinedOutput()
+	return fmt.Sprintf("%s, %s, %s", host.Machine(), strings.TrimSpace(string(ng)), wrk.Version(ctx, ""))
 }

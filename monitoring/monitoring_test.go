@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vertice/vertice/internal/testkit/build"
 	"github.com/vertice/vertice/internal/testkit/freeport"
 	"github.com/vertice/vertice/internal/testkit/poll"
 	"github.com/vertice/vertice/internal/testkit/proc"
@@ -802,16 +803,11 @@ func discoveryConfig(t *testing.T, sdURL string) []byte {
 // programs lists apps/<name> folders with a main.go.
 func programs(t *testing.T) []string {
 	t.Helper()
-	mains, err := filepath.Glob(filepath.Join(repoRoot, "apps", "*", "main.go"))
+	apps, err := build.Apps(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, m := range mains {
-		out = append(out, filepath.Base(filepath.Dir(m)))
-	}
-	sort.Strings(out)
-	return out
+	return apps
 }
 
 var buildMu sync.Mutex

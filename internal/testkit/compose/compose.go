@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vertice/vertice/internal/testkit/images"
+	"github.com/vertice/vertice/internal/testkit/build"
 )
 
 // Project is the Compose project name of the demo deployment.
@@ -36,7 +36,7 @@ type Stack struct {
 
 // Default is the demo deployment rooted at the repository containing cwd.
 func Default(env map[string]string) (Stack, error) {
-	root, err := images.RepoRoot()
+	root, err := build.RepoRoot()
 	if err != nil {
 		return Stack{}, err
 	}

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/vertice/vertice/internal/testkit/debian"
 )
 
 // redisDockerfile puts the rootfs in an empty image. No pull is needed for
@@ -27,7 +29,7 @@ CMD ["redis-server", "--protected-mode", "no"]
 // /bin/sh so compose files can write Sentinel's config as they do with
 // the upstream image, and builds a FROM scratch image of it.
 func buildRedis(ctx context.Context, log io.Writer) error {
-	server, err := findDebianBinary(ctx, log, "redis-server", "redis-server", "redis-tools")
+	server, err := debian.Find(ctx, log, "redis-server", "redis-server", "redis-tools")
 	if err != nil {
 		return fmt.Errorf("%w (%v)", errNoRedisBinary, err)
 	}
@@ -59,7 +61,7 @@ type scratchImage struct {
 
 // addShell puts Debian's static busybox at /bin/sh.
 func (img *scratchImage) addShell(ctx context.Context, log io.Writer) error {
-	busybox, err := findDebianBinary(ctx, log, "busybox", "busybox-static")
+	busybox, err := debian.Find(ctx, log, "busybox", "busybox-static")
 	if err != nil {
 		return err
 	}
@@ -116,29 +118,6 @@ func (img scratchImage) fill(ctx context.Context, rootfs string) error {
 		}
 	}
 	return nil
-}
-
-// findDebianBinary locates a program, installing its Debian packages when
-// running as root with apt-get available (CI machines start without them).
-func findDebianBinary(ctx context.Context, log io.Writer, binary string, packages ...string) (string, error) {
-	if path, err := exec.LookPath(binary); err == nil {
-		return path, nil
-	}
-	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		return "", fmt.Errorf("%s not found: install Debian's %s", binary, strings.Join(packages, " "))
-	}
-	fmt.Fprintf(log, "images: apt-get install -y %s\n", strings.Join(packages, " "))
-	args := append([]string{"install", "-y", "--no-install-recommends"}, packages...)
-	if err := run(ctx, log, "apt-get", args...); err != nil {
-		// A fresh machine may have no package lists yet.
-		if uerr := run(ctx, log, "apt-get", "update"); uerr != nil {
-			return "", fmt.Errorf("apt-get update: %w", uerr)
-		}
-		if err := run(ctx, log, "apt-get", args...); err != nil {
-			return "", err
-		}
-	}
-	return exec.LookPath(binary)
 }
 
 // addBinary copies src to rootfs/dst, following symlinks: Debian's

@@ -5,7 +5,6 @@
 package images
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/vertice/vertice/internal/testkit/build"
 )
 
 // Image names. Redis is the only third-party server so far; the same image
@@ -123,25 +124,8 @@ func pullAndTag(ctx context.Context, log io.Writer, upstream, local string) bool
 	return run(ctx, log, "docker", "tag", upstream, local) == nil
 }
 
-// run executes a command, copying its output to log; on failure the error
-// carries the output's tail so callers need not have watched log.
 func run(ctx context.Context, log io.Writer, name string, args ...string) error {
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout = io.MultiWriter(log, &out)
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, tail(out.String(), 2000))
-	}
-	return nil
-}
-
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
+	return build.Run(log, exec.CommandContext(ctx, name, args...))
 }
 
 // errNoRedisBinary explains what to install when nothing can be built.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/vertice/vertice/internal/testkit/debian"
 )
 
 // Local tags and upstream defaults of the other third-party servers the
@@ -64,7 +66,7 @@ http {
 `
 
 func buildNginx(ctx context.Context, log io.Writer) error {
-	bin, err := findDebianBinary(ctx, log, "nginx", "nginx-light")
+	bin, err := debian.Find(ctx, log, "nginx", "nginx-light")
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ scrape_configs:
 `
 
 func buildPrometheus(ctx context.Context, log io.Writer) error {
-	bin, err := findDebianBinary(ctx, log, "prometheus", "prometheus")
+	bin, err := debian.Find(ctx, log, "prometheus", "prometheus")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/vertice/vertice/internal/testkit/build"
 )
 
 // Toxiproxy image: the server of the github.com/Shopify/toxiproxy/v2
@@ -42,7 +44,7 @@ func EnsureToxiproxy(ctx context.Context, opts ...Option) (string, error) {
 }
 
 func buildToxiproxy(ctx context.Context, log io.Writer) error {
-	root, err := RepoRoot()
+	root, err := build.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -56,8 +58,8 @@ func buildToxiproxy(ctx context.Context, log io.Writer) error {
 		"-o", filepath.Join(dir, "toxiproxy"), toxiproxyPackage)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w: %s", toxiproxyPackage, err, tail(string(b), 2000))
+	if err := build.Run(log, cmd); err != nil {
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(toxiproxyDockerfile), 0o644); err != nil {
 		return err

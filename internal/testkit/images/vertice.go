@@ -2,13 +2,13 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+
+	"github.com/vertice/vertice/internal/testkit/build"
 )
 
 // BuiltEnv, set to 1, says the vertice/<app>:latest images are fresh (mage
@@ -39,7 +39,7 @@ func EnsureVertice(ctx context.Context, app string, opts ...Option) (string, err
 	if os.Getenv(BuiltEnv) == "1" && exists(ctx, image) {
 		return image, nil
 	}
-	root, err := RepoRoot()
+	root, err := build.RepoRoot()
 	if err != nil {
 		return "", err
 	}
@@ -56,7 +56,7 @@ func EnsureVertice(ctx context.Context, app string, opts ...Option) (string, err
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	if err := buildBinary(ctx, o.log, root, app, filepath.Join(dir, "vertice-"+app)); err != nil {
+	if err := build.Binary(ctx, o.log, root, app, filepath.Join(dir, "vertice-"+app)); err != nil {
 		return "", fmt.Errorf("images: build %s: %w", image, err)
 	}
 	fmt.Fprintf(o.log, "images: docker build -t %s\n", image)
@@ -65,43 +65,4 @@ func EnsureVertice(ctx context.Context, app string, opts ...Option) (string, err
 		return "", fmt.Errorf("images: build %s: %w", image, err)
 	}
 	return image, nil
-}
-
-// BuildFlags are the `go build` flags of every shipped binary: static and
-// stripped; nomsgpack drops gin's msgpack codec, about 6 MB no API uses.
-var BuildFlags = []string{"-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w"}
-
-// buildBinary compiles the static binary deploy/Dockerfile copies.
-func buildBinary(ctx context.Context, log io.Writer, root, app, out string) error {
-	args := append(append([]string{"build"}, BuildFlags...), "-o", out, "./apps/"+app)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	b, err := cmd.CombinedOutput()
-	if len(b) > 0 {
-		log.Write(b)
-	}
-	if err != nil {
-		return fmt.Errorf("go build ./apps/%s: %w: %s", app, err, tail(string(b), 2000))
-	}
-	return nil
-}
-
-// RepoRoot walks up from the working directory to the folder holding
-// go.mod (tests run in their package's folder).
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("images: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

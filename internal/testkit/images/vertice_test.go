@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +14,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
-
-func TestRepoRootFindsGoMod(t *testing.T) {
-	root, err := images.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil || !strings.Contains(string(b), "module github.com/vertice/vertice") {
-		t.Fatalf("root %s: %v", root, err)
-	}
-}
 
 func TestEnsureVerticeRejectsBadNames(t *testing.T) {
 	for _, app := range []string{"", "../etc", "Registry", "no_such_app"} {

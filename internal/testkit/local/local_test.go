@@ -1,0 +1,65 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeBin writes shell scripts as bin/vertice-<app>: registry runs
+// registryScript, the others sleep until signalled.
+func fakeBin(t *testing.T, registryScript string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range programs {
+		script := "#!/bin/sh\nexec sleep 30\n"
+		if p.app == "registry" {
+			script = "#!/bin/sh\n" + registryScript + "\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, "vertice-"+p.app), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func TestOneProgramDyingStopsTheOthers(t *testing.T) {
+	start := time.Now()
+	err := Run(context.Background(), fakeBin(t, "echo bad REGISTRY_TTL; exit 2"), &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("got %v, want the registry's exit status 2", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("took %s: the sleeping programs were not stopped", took)
+	}
+}
+
+func TestCancelStopsEverythingCleanly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	time.AfterFunc(300*time.Millisecond, cancel)
+	if err := Run(ctx, fakeBin(t, "exec sleep 30"), &out); err != nil {
+		t.Fatalf("Ctrl-C: got %v, want a clean exit", err)
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if !strings.Contains(out.b.String(), "curl localhost:8888/services") {
+		t.Fatalf("no banner in %q", out.b.String())
+	}
+}

@@ -14,9 +14,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,6 +312,46 @@ func Need(tb testing.TB) string {
 		tb.Skip("wrk not on PATH (apt-get install wrk)")
 	}
 	return bin
+}
+
+// Bench runs wrk once inside a Go benchmark, for -benchtime when it is a
+// duration (else 1 s) unless o.Duration is set, and reports per request:
+// ns/op (elapsed over answered requests), allocs/op and B/op of this
+// process (the server under test, when it runs in the benchmark's
+// process; wrk is not in it), p99-µs and req/s. A request counts as the
+// op, not b.N: wrk decides how many it sends, so the one run with b.N=1
+// lasts the whole benchtime and Go asks for no more. Any failed request
+// fails b.
+func Bench(b *testing.B, o Options) Report {
+	b.Helper()
+	if o.Duration == 0 {
+		o.Duration = time.Second
+		if f := flag.Lookup("test.benchtime"); f != nil {
+			if d, err := time.ParseDuration(f.Value.String()); err == nil {
+				o.Duration = d
+			}
+		}
+	}
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	rep, err := Run(context.Background(), o)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Requests == 0 || rep.Errors() > 0 {
+		b.Fatalf("%d requests, errors %s", rep.Requests, rep.ErrorText())
+	}
+	n := float64(rep.Requests)
+	b.ReportMetric(float64(rep.Elapsed.Nanoseconds())/n, "ns/op")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/op")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/op")
+	b.ReportMetric(float64(rep.P99.Microseconds()), "p99-µs")
+	b.ReportMetric(rep.RPS, "req/s")
+	return rep
 }
 
 // Version is wrk's first line for -v (it exits 1 after printing it), or

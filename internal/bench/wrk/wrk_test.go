@@ -143,3 +143,13 @@ func TestParseRejectsForeignOutput(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBench shows Bench's output on a trivial server in this process:
+// go test -run '^$' -bench . -benchtime 2s ./internal/bench/wrk/
+func BenchmarkBench(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	Bench(b, Options{Bin: Need(b), URL: srv.URL + "/", Connections: 4})
+}

@@ -31,6 +31,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vertice/vertice/internal/testkit/build"
@@ -278,179 +280,31 @@ func TestDashboardHasTheSeedsPanels(t *testing.T) {
 
 // ---- PromQL metric names ----------------------------------------------------
 
-// promqlWords are PromQL keywords and aggregation operators: identifiers
-// that are not metric names even when no "(" follows them.
-var promqlWords = map[string]bool{
-	"and": true, "or": true, "unless": true, "bool": true, "offset": true,
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-	"sum": true, "min": true, "max": true, "avg": true, "group": true, "stddev": true, "stdvar": true,
-	"count": true, "count_values": true, "bottomk": true, "topk": true, "quantile": true,
-	"limitk": true, "limit_ratio": true, "atan2": true, "inf": true, "nan": true,
-}
-
-// labelListWords are followed by a parenthesised list of label names.
-var labelListWords = map[string]bool{
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-}
-
-var nameMatcher = regexp.MustCompile(`__name__\s*=\s*["']([^"']*)["']`)
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func isIdent(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// skipString returns the index after the string literal starting at i.
-func skipString(s string, i int) (int, error) {
-	quote := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch {
-		case s[j] == '\\' && quote != '`':
-			j++
-		case s[j] == quote:
-			return j + 1, nil
-		}
-	}
-	return 0, fmt.Errorf("unterminated string at %d", i)
-}
-
-// skipTo returns the index after the close matching the open at i, with
-// string literals inside skipped.
-func skipTo(s string, i int, open, close byte) (int, error) {
-	depth := 0
-	for j := i; j < len(s); {
-		switch c := s[j]; {
-		case c == '"' || c == '\'' || c == '`':
-			k, err := skipString(s, j)
-			if err != nil {
-				return 0, err
-			}
-			j = k
-			continue
-		case c == open:
-			depth++
-		case c == close:
-			depth--
-			if depth == 0 {
-				return j + 1, nil
-			}
-		}
-		j++
-	}
-	return 0, fmt.Errorf("unbalanced %c at %d", open, i)
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && isSpace(s[i]) {
-		i++
-	}
-	return i
-}
+// grafanaIntervals are the variables Grafana replaces with a duration before
+// it sends a query; the parser gets 5m in their place, as Prometheus would.
+var grafanaIntervals = regexp.MustCompile(`\$\{?__(rate_interval|interval|range)(_ms|_s)?\}?`)
 
 // metricNames lists the metric names a PromQL expression selects, in order,
-// each once. It strips string literals, label matchers (keeping a
-// __name__="x" matcher's name), range and subquery brackets, label lists
-// after by/without/on/ignoring/group_left/group_right, offset durations,
-// function names, keywords, numbers and Grafana variables ($x, ${x}).
+// each once, as Prometheus's own parser reads the expression: the name of
+// every selector, or its __name__="x" matcher. A selector by a regular
+// expression on __name__ names nothing.
 func metricNames(expr string) ([]string, error) {
-	var out []string
-	add := func(n string) {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(grafanaIntervals.ReplaceAllString(expr, "5m"))
+	if err != nil {
+		return nil, err
 	}
-	s := expr
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case isSpace(c):
-			i++
-		case c == '#': // comment to end of line
-			for i < len(s) && s[i] != '\n' {
-				i++
+	var out []string
+	for _, matchers := range parser.ExtractSelectors(ast) {
+		for _, m := range matchers {
+			if m.Name == labels.MetricName && m.Type == labels.MatchEqual && !slices.Contains(out, m.Value) {
+				out = append(out, m.Value)
 			}
-		case c == '"' || c == '\'' || c == '`':
-			j, err := skipString(s, i)
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '{':
-			j, err := skipTo(s, i, '{', '}')
-			if err != nil {
-				return nil, err
-			}
-			if m := nameMatcher.FindStringSubmatch(s[i:j]); m != nil && !strings.Contains(s[i:j], "__name__=~") {
-				add(m[1])
-			}
-			i = j
-		case c == '[':
-			j, err := skipTo(s, i, '[', ']')
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '$': // Grafana variable: $name or ${name}
-			i++
-			if i < len(s) && s[i] == '{' {
-				j, err := skipTo(s, i, '{', '}')
-				if err != nil {
-					return nil, err
-				}
-				i = j
-			}
-			for i < len(s) && isIdent(s[i]) {
-				i++
-			}
-		case c >= '0' && c <= '9' || c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			// number, hex or duration: 0.99, 1e-3, 0x1F, 5m
-			for i < len(s) && (isIdent(s[i]) || s[i] == '.') {
-				if (s[i] == 'e' || s[i] == 'E') && i+1 < len(s) && (s[i+1] == '+' || s[i+1] == '-') {
-					i++
-				}
-				i++
-			}
-		case isIdentStart(c):
-			j := i
-			for j < len(s) && isIdent(s[j]) {
-				j++
-			}
-			word := s[i:j]
-			next := skipSpace(s, j)
-			lower := strings.ToLower(word)
-			switch {
-			case labelListWords[lower] && next < len(s) && s[next] == '(':
-				k, err := skipTo(s, next, '(', ')')
-				if err != nil {
-					return nil, err
-				}
-				j = k
-			case lower == "offset":
-				k := next
-				if k < len(s) && s[k] == '-' {
-					k++
-				}
-				for k < len(s) && isIdent(s[k]) {
-					k++
-				}
-				j = k
-			case promqlWords[lower]:
-			case next < len(s) && s[next] == '(': // a function
-			default:
-				add(word)
-			}
-			i = j
-		default: // operators and punctuation
-			i++
 		}
 	}
 	return out, nil
 }
 
-func TestMetricNamesTokenizer(t *testing.T) {
+func TestMetricNames(t *testing.T) {
 	for _, c := range []struct {
 		expr string
 		want []string
@@ -459,15 +313,12 @@ func TestMetricNamesTokenizer(t *testing.T) {
 		{`histogram_quantile(0.99, sum by (le, operation) (rate(registry_operation_duration_seconds_bucket{job="a",le!="+Inf"}[5m]))) > 0.1`,
 			[]string{"registry_operation_duration_seconds_bucket"}},
 		{"(sum(rate(a_total{x=\"y\"}[5m])) or vector(0))\n  < max(b) / 60 and max(b) > 0", []string{"a_total", "b"}},
-		{`process_resident_memory_bytes > 200 * 1024 * 1024`, []string{"process_resident_memory_bytes"}},
 		{`a offset 5m + on(instance) group_left(version, build) b offset -1h`, []string{"a", "b"}},
 		{`{__name__="foo", job="x"}`, []string{"foo"}},
+		{`{__name__=~"foo.*", job="x"}`, nil},
 		{`label_replace(up, "dst", "$1", "src", "(.*)")`, []string{"up"}},
-		{`rate(x[$__rate_interval]) * on (job) ${factor}`, []string{"x"}},
+		{`sum(rate(x{job="$job"}[$__rate_interval])) / sum(increase(y[${__range}]))`, []string{"x", "y"}},
 		{`sum without (instance) (y) > bool 1e3 unless z`, []string{"y", "z"}},
-		{`count_values("v", build_info) BY (v)`, []string{"build_info"}},
-		{`1e-3 * foo @ start() + .5 + 0x1F + Inf - NaN`, []string{"foo"}},
-		{`job:requests:rate5m{job='a\'b'}`, []string{"job:requests:rate5m"}},
 		{`max_over_time(deriv(x[5m])[30m:1m])`, []string{"x"}},
 		{`sum(rate(registry_operations_total[$__range])) # total`, []string{"registry_operations_total"}},
 	} {
@@ -480,7 +331,7 @@ func TestMetricNamesTokenizer(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.expr, got, c.want)
 		}
 	}
-	for _, bad := range []string{`x{job="a"`, `rate(x[5m)`, `x{job="a}`} {
+	for _, bad := range []string{`x{job="a"`, `rate(x[5m)`, `x{job="a}`, `rate(x[$other])`} {
 		if _, err := metricNames(bad); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}

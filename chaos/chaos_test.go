@@ -334,7 +334,7 @@ func sentinelFailover(t *testing.T) {
 	gw := c.Gateway("gateway", nil)
 	waitRegistered(t, regs[0], pairs...)
 	waitRouted(t, gw, "", 10*time.Second)
-	waitSentinelsReady(t, set)
+	set.WaitReady(t)
 
 	traffic := startTraffic(gw)
 	killed := time.Now()

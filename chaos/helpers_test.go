@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/vertice/vertice/internal/testkit/cluster"
-	"github.com/vertice/vertice/internal/testkit/dockertest"
 	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
@@ -179,30 +175,6 @@ func metric(t *testing.T, url, series string) float64 {
 		t.Fatalf("metric %s: %v", series, err)
 	}
 	return v
-}
-
-// waitSentinelsReady waits until the Sentinels know the replica and each
-// other: a failover needs both.
-func waitSentinelsReady(t *testing.T, set *dockertest.SentinelSet) {
-	t.Helper()
-	addrs, err := set.HostSentinelAddrs(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := redis.NewSentinelClient(&redis.Options{Addr: addrs[0]})
-	defer s.Close()
-	poll.Eventually(t, 30*time.Second, "sentinels see the replica and two peers", func() error {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		info, err := s.Master(ctx, dockertest.MasterName).Result()
-		if err != nil {
-			return err
-		}
-		if info["num-slaves"] != "1" || info["num-other-sentinels"] != "2" {
-			return fmt.Errorf("num-slaves=%s num-other-sentinels=%s", info["num-slaves"], info["num-other-sentinels"])
-		}
-		return nil
-	})
 }
 
 // traffic sends requests through the gateway every 50 ms from a goroutine

@@ -15,6 +15,8 @@ import (
 
 	"github.com/vertice/vertice/internal/bench/wrk"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 // The benchmarks below drive the wired registry (gin, metrics, breaker and
@@ -33,27 +35,19 @@ func benchRedis(b *testing.B) string {
 	if err != nil {
 		b.Skip("redis-server not on PATH")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freeport.MustPort(b)
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--protected-mode", "no", "--dir", b.TempDir())
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := proc.StartT(b, "redis-server", cmd)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
+	p.Eventually(b, 10*time.Second, "redis-server on "+addr, func() error {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
 			c.Close()
-			return addr
-		} else if time.Now().After(deadline) {
-			b.Fatalf("redis-server on %s: %v", addr, err)
 		}
-	}
+		return err
+	})
+	return addr
 }
 
 func benchRegistry(b *testing.B, env map[string]string) string {

@@ -60,17 +60,7 @@ func TestRegistrySurvivesSentinelFailover(t *testing.T) {
 	}
 	sentinel := redis.NewSentinelClient(&redis.Options{Addr: sentinels[0]})
 	defer sentinel.Close()
-	// A failover needs the Sentinels to know the replica and each other.
-	poll.Eventually(t, 30*time.Second, "sentinels see the replica and two peers", func() error {
-		info, err := sentinel.Master(ctx, dockertest.MasterName).Result()
-		if err != nil {
-			return err
-		}
-		if info["num-slaves"] != "1" || info["num-other-sentinels"] != "2" {
-			return fmt.Errorf("num-slaves=%s num-other-sentinels=%s", info["num-slaves"], info["num-other-sentinels"])
-		}
-		return nil
-	})
+	set.WaitReady(t)
 
 	reg := startRegistry(ctx, t, set)
 

@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/testcontainers/testcontainers-go"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/vertice/vertice/internal/testkit/images"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 // Sentinel set defaults: one master, one replica, three Sentinels with a
-// quorum of two, as the seed's deployment has.
+// quorum of two, as deploy/compose/service-registry.yml has.
 const (
 	MasterName     = "mymaster"
 	MasterAlias    = "redis-master"
@@ -100,6 +104,37 @@ func startSentinel(ctx context.Context, tb testing.TB, image string, nw *testcon
 		tb.Fatalf("start %s: %v", alias, err)
 	}
 	return ctr
+}
+
+// WaitReady waits, up to 30 s, until the first Sentinel names the master
+// by its alias and knows the replica and the two other Sentinels: a
+// failover needs all of them.
+func (s *SentinelSet) WaitReady(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	addrs, err := s.HostSentinelAddrs(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := redis.NewSentinelClient(&redis.Options{Addr: addrs[0]})
+	defer c.Close()
+	poll.Eventually(tb, 30*time.Second, "sentinels see the master, the replica and two peers", func() error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		master, err := c.GetMasterAddrByName(ctx, MasterName).Result()
+		if err != nil || len(master) != 2 || master[0] != MasterAlias {
+			return fmt.Errorf("master address %v, %v; want %s", master, err, MasterAlias)
+		}
+		info, err := c.Master(ctx, MasterName).Result()
+		if err != nil {
+			return err
+		}
+		if info["num-slaves"] != "1" || info["num-other-sentinels"] != "2" {
+			return fmt.Errorf("num-slaves=%s num-other-sentinels=%s", info["num-slaves"], info["num-other-sentinels"])
+		}
+		return nil
+	})
 }
 
 // NetworkSentinelAddrs are the Sentinels' addresses inside the set's

@@ -1,14 +1,14 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 // fakeBin writes shell scripts as bin/vertice-<app>: registry runs
@@ -28,20 +28,9 @@ func fakeBin(t *testing.T, registryScript string) string {
 	return dir
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 func TestOneProgramDyingStopsTheOthers(t *testing.T) {
 	start := time.Now()
-	err := Run(context.Background(), fakeBin(t, "echo bad REGISTRY_TTL; exit 2"), &syncBuffer{})
+	err := Run(context.Background(), fakeBin(t, "echo bad REGISTRY_TTL; exit 2"), &proc.Tail{})
 	if err == nil || !strings.Contains(err.Error(), "exit status 2") {
 		t.Fatalf("got %v, want the registry's exit status 2", err)
 	}
@@ -52,14 +41,12 @@ func TestOneProgramDyingStopsTheOthers(t *testing.T) {
 
 func TestCancelStopsEverythingCleanly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out proc.Tail
 	time.AfterFunc(300*time.Millisecond, cancel)
 	if err := Run(ctx, fakeBin(t, "exec sleep 30"), &out); err != nil {
 		t.Fatalf("Ctrl-C: got %v, want a clean exit", err)
 	}
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	if !strings.Contains(out.b.String(), "curl localhost:8888/services") {
-		t.Fatalf("no banner in %q", out.b.String())
+	if !strings.Contains(out.String(), "curl localhost:8888/services") {
+		t.Fatalf("no banner in %q", out.String())
 	}
 }

@@ -30,7 +30,7 @@ const keep = 64 << 10
 type Process struct {
 	Name string
 	Cmd  *exec.Cmd
-	out  *tail
+	out  *Tail
 	ctx  context.Context // ended when the process has exited
 	err  error           // Wait's answer, valid once ctx has ended
 }
@@ -39,7 +39,7 @@ type Process struct {
 // environment, folder), with its stdout and stderr captured: the last
 // 64 KiB in memory and, when logFile is not empty, all of it in that file.
 func Start(name string, cmd *exec.Cmd, logFile string) (*Process, error) {
-	p := &Process{Name: name, Cmd: cmd, out: &tail{}}
+	p := &Process{Name: name, Cmd: cmd, out: &Tail{}}
 	var w io.Writer = p.out
 	var f *os.File
 	if logFile != "" {
@@ -143,13 +143,14 @@ func (p *Process) Eventually(tb testing.TB, within time.Duration, what string, c
 	}
 }
 
-// tail is a writer that keeps the last bytes written.
-type tail struct {
+// Tail is a writer, safe for concurrent use, that keeps the last 64 KiB
+// written: a process's output for failure messages.
+type Tail struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-func (t *tail) Write(b []byte) (int, error) {
+func (t *Tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, b...)
@@ -159,7 +160,7 @@ func (t *tail) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (t *tail) String() string {
+func (t *Tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)

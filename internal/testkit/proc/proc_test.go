@@ -68,7 +68,7 @@ func TestUntilGivesUpWhenTheProcessExits(t *testing.T) {
 }
 
 func TestTailKeepsTheEnd(t *testing.T) {
-	var tl tail
+	var tl Tail
 	tl.Write([]byte(strings.Repeat("a", keep)))
 	tl.Write([]byte("end"))
 	if s := tl.String(); len(s) != keep || !strings.HasSuffix(s, "aend") {

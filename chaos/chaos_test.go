@@ -1,5 +1,4 @@
-// Package chaos automates the seed's FASE 7: it kills and partitions the
-// parts of a running stack (containers built from this repository, wired
+// Package chaos kills and partitions the parts of a running stack (containers built from this repository, wired
 // as the compose files wire them, Toxiproxy where a link must fail) and
 // checks what users were promised: a lease outlives nothing but its TTL, a
 // sick instance is marked and skipped, the gateway rides over a dead
@@ -11,7 +10,7 @@
 // wait is a deadline-bounded poll; the bounds are stated from those
 // timings with slack for a loaded 2-CPU machine.
 //
-// Rerun one case: go test -run 'TestChaos/KillSidecar' ./chaos/ -v
+// Rerun one case: go test -run 'TestChaos/SidecarKilled' ./chaos/ -v
 package chaos
 
 import (
@@ -46,13 +45,13 @@ func TestChaos(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
-		{"KillSidecar", killSidecar},
-		{"KillService", killService},
-		{"RegistryDown", registryDown},
-		{"RedisCut", redisCut},
-		{"PartitionSidecar", partitionSidecar},
-		{"RedisLatencyAndResets", redisLatencyAndResets},
-		{"SentinelFailover", sentinelFailover},
+		{"SidecarKilled", sidecarKilled},
+		{"ServiceKilled", serviceKilled},
+		{"EveryRegistryReplicaKilled", everyRegistryReplicaKilled},
+		{"RegistryRedisLinkSilent", registryRedisLinkSilent},
+		{"SidecarRegistryLinkSilent", sidecarRegistryLinkSilent},
+		{"RegistryRedisLinkSlowThenResetting", registryRedisLinkSlowThenResetting},
+		{"RedisMasterKilledUnderSentinel", redisMasterKilledUnderSentinel},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +66,7 @@ func TestChaos(t *testing.T) {
 // 1. kill -9 the sidecar: the service keeps answering, its registration
 // lasts until the lease ends (SIGKILL runs no deregistration) and a
 // restarted sidecar registers it again.
-func killSidecar(t *testing.T) {
+func sidecarKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -94,7 +93,7 @@ func killSidecar(t *testing.T) {
 
 // 2. kill the service: its sidecar marks it unhealthy, the gateway stops
 // sending it traffic with a fast 502/503, and both follow it back.
-func killService(t *testing.T) {
+func serviceKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -126,13 +125,13 @@ func killService(t *testing.T) {
 // 3. stop every registry replica: the gateway serves from its cache, then
 // from the fallback URL with its breaker open; with the registry back the
 // breaker closes and routes follow the registry again.
-func registryDown(t *testing.T) {
+func everyRegistryReplicaKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	regs := []*cluster.Node{c.Registry("registry-1", nil), c.Registry("registry-2", nil)}
 	p := c.DemoPair(1, nil)
 	fallback := c.Demo("demo-fallback")
-	// The seed's 5 s cache, not the cluster's 2 s: stopping two containers
+	// The v1 gateway's 5 s cache, not the cluster's 2 s: stopping two containers
 	// can take seconds on a busy machine, and the first check after it
 	// needs the cache still fresh.
 	const cacheTTL = 5 * time.Second
@@ -194,7 +193,7 @@ func registryDown(t *testing.T) {
 // 4. cut the registry from Redis: lookups of known services are served
 // stale, writes are 503, /health is degraded, nothing hangs; with Redis
 // back the sidecars' heartbeats restore every registration.
-func redisCut(t *testing.T) {
+func registryRedisLinkSilent(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	px := c.Toxiproxy().Proxy("redis", 16379, cluster.RedisAlias+":6379")
@@ -238,7 +237,7 @@ func redisCut(t *testing.T) {
 
 // 5. partition a sidecar from the registry for longer than the TTL: the
 // instance expires; once healed it is back within the backoff cap.
-func partitionSidecar(t *testing.T) {
+func sidecarRegistryLinkSilent(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -264,7 +263,7 @@ func partitionSidecar(t *testing.T) {
 
 // 6. a slow Redis (300 ms each way back) and then one resetting half of
 // its connections: heartbeats keep coming, so no lease is lost.
-func redisLatencyAndResets(t *testing.T) {
+func registryRedisLinkSlowThenResetting(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	px := c.Toxiproxy().Proxy("redis", 16379, cluster.RedisAlias+":6379")
@@ -321,7 +320,7 @@ func redisLatencyAndResets(t *testing.T) {
 // 7. kill the Redis master under Sentinel while traffic runs: the registry
 // serves again after the failover, and every sidecar's instance is there
 // within one heartbeat of it.
-func sentinelFailover(t *testing.T) {
+func redisMasterKilledUnderSentinel(t *testing.T) {
 	set := dockertest.StartSentinelSet(t)
 	c := cluster.On(t, set.Network)
 	env := map[string]string{

@@ -155,7 +155,7 @@ func TestEveryAlertHasFiringAndQuietCases(t *testing.T) {
 		}
 	}
 	if alerts != 10 {
-		t.Errorf("%s has %d alerts, want the seed's ten", rulesFile, alerts)
+		t.Errorf("%s has %d alerts, want v1's ten", rulesFile, alerts)
 	}
 }
 
@@ -244,7 +244,7 @@ func dashboardExprs(t *testing.T) []expression {
 	return out
 }
 
-func TestDashboardHasTheSeedsPanels(t *testing.T) {
+func TestDashboardHasTheV1Panels(t *testing.T) {
 	b, err := os.ReadFile(dashboardFile)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vertice/vertice/internal/testkit/freeport"
 )
 
 func TestLuaString(t *testing.T) {
@@ -124,12 +125,7 @@ func TestRunInWrk(t *testing.T) {
 // with wrk's reason, rather than reporting a run of nothing.
 func TestRunFailsWhenNothingListens(t *testing.T) {
 	bin := Need(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeport.MustAddr(t) // nothing listens there
 	res, err := Run(context.Background(), Options{Bin: bin, URL: "http://" + addr + "/", Connections: 2, Duration: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "unable to connect") {
 		t.Fatalf("against a closed port: %+v, %v; want wrk's connection error", res, err)

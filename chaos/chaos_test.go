@@ -1,5 +1,4 @@
-// Package chaos automates the seed's FASE 7: it kills and partitions the
-// parts of a running stack (containers built from this repository, wired
+// Package chaos kills and partitions the parts of a running stack (containers built from this repository, wired
 // as the compose files wire them, Toxiproxy where a link must fail) and
 // checks what users were promised: a lease outlives nothing but its TTL, a
 // sick instance is marked and skipped, the gateway rides over a dead
@@ -11,7 +10,7 @@
 // wait is a deadline-bounded poll; the bounds are stated from those
 // timings with slack for a loaded 2-CPU machine.
 //
-// Rerun one case: go test -run 'TestChaos/KillSidecar' ./chaos/ -v
+// Rerun one case: go test -run 'TestChaos/SidecarKilled' ./chaos/ -v
 package chaos
 
 import (
@@ -22,8 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/cluster"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
@@ -45,14 +45,14 @@ func TestChaos(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
-		{"KillSidecar", killSidecar},
-		{"KillService", killService},
-		{"RegistryDown", registryDown},
-		{"RedisCut", redisCut},
-		{"PartitionSidecar", partitionSidecar},
-		{"RedisLatencyAndResets", redisLatencyAndResets},
-		{"SentinelFailover", sentinelFailover},
-		{"CutNotifications", cutNotifications},
+		{"SidecarKilled", sidecarKilled},
+		{"ServiceKilled", serviceKilled},
+		{"EveryRegistryReplicaKilled", everyRegistryReplicaKilled},
+		{"RegistryRedisLinkSilent", registryRedisLinkSilent},
+		{"SidecarRegistryLinkSilent", sidecarRegistryLinkSilent},
+		{"RegistryRedisLinkSlowThenResetting", registryRedisLinkSlowThenResetting},
+		{"RedisMasterKilledUnderSentinel", redisMasterKilledUnderSentinel},
+		{"RegistryNotificationsLinkSilent", registryNotificationsLinkSilent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +67,7 @@ func TestChaos(t *testing.T) {
 // 1. kill -9 the sidecar: the service keeps answering, its registration
 // lasts until the lease ends (SIGKILL runs no deregistration) and a
 // restarted sidecar registers it again.
-func killSidecar(t *testing.T) {
+func sidecarKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -75,7 +75,7 @@ func killSidecar(t *testing.T) {
 	waitRegistered(t, reg, p)
 
 	p.Sidecar.Kill()
-	gone := cluster.Eventually(t, cluster.TTL+slack, "registration expires after the TTL", func() error {
+	gone := poll.Eventually(t, cluster.TTL+slack, "registration expires after the TTL", func() error {
 		if r, err := cluster.Get(p.Demo.URL() + "/health"); err != nil || r.Code != http.StatusOK {
 			t.Fatalf("the service stopped answering directly when its sidecar died: %d %v", r.Code, err)
 		}
@@ -94,7 +94,7 @@ func killSidecar(t *testing.T) {
 
 // 2. kill the service: its sidecar marks it unhealthy, the gateway stops
 // sending it traffic with a fast 502/503, and both follow it back.
-func killService(t *testing.T) {
+func serviceKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -105,13 +105,13 @@ func killService(t *testing.T) {
 
 	p.Demo.Kill()
 	killed := time.Now()
-	cluster.Eventually(t, cluster.CacheTTL+slack, "gateway answers 502/503", func() error {
+	poll.Eventually(t, cluster.CacheTTL+slack, "gateway answers 502/503", func() error {
 		return gatewayRefuses(t, gw)
 	})
 	failing := time.Since(killed)
 	waitStatus(t, reg, p, "unhealthy", 3*cluster.Heartbeat+slack)
 	t.Logf("service killed: gateway 502/503 after %s, registry says unhealthy after %s", ms(failing), ms(time.Since(killed)))
-	n := cluster.During(t, cluster.BreakerOpen, "gateway keeps refusing fast", func() error { return gatewayRefuses(t, gw) })
+	n := poll.During(t, cluster.BreakerOpen, "gateway keeps refusing fast", func() error { return gatewayRefuses(t, gw) })
 	t.Logf("%d requests over %s all 502/503 under %s", n, cluster.BreakerOpen, hangGuard)
 
 	restart := time.Now()
@@ -126,13 +126,13 @@ func killService(t *testing.T) {
 // 3. stop every registry replica: the gateway serves from its cache, then
 // from the fallback URL with its breaker open; with the registry back the
 // breaker closes and routes follow the registry again.
-func registryDown(t *testing.T) {
+func everyRegistryReplicaKilled(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	regs := []*cluster.Node{c.Registry("registry-1", nil), c.Registry("registry-2", nil)}
 	p := c.DemoPair(1, nil)
 	fallback := c.Demo("demo-fallback")
-	// The seed's 5 s cache, not the cluster's 2 s: stopping two containers
+	// The v1 gateway's 5 s cache, not the cluster's 2 s: stopping two containers
 	// can take seconds on a busy machine, and the first check after it
 	// needs the cache still fresh.
 	const cacheTTL = 5 * time.Second
@@ -144,7 +144,7 @@ func registryDown(t *testing.T) {
 	// the cache has nearly CACHE_TTL to run.
 	metrics := gw.URL() + "/metrics"
 	lookups := func() float64 { return metric(t, metrics, `gateway_route_source_total{source="registry"}`) }
-	cluster.Eventually(t, cacheTTL+slack, "gateway asks the registry", func() error {
+	poll.Eventually(t, cacheTTL+slack, "gateway asks the registry", func() error {
 		before := lookups()
 		if _, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil {
 			return err
@@ -160,16 +160,16 @@ func registryDown(t *testing.T) {
 	if r, err := cluster.Route(gw.URL(), cluster.Service, "x"); err != nil || r.Code != http.StatusOK || r.Instance != p.Demo.Alias {
 		t.Fatalf("right after the registry died: %d %q %v, want 200 from %s (cache)", r.Code, r.Instance, err, p.Demo.Alias)
 	}
-	viaFallback := cluster.Eventually(t, cacheTTL+slack, "gateway routes to the fallback URL", func() error {
+	viaFallback := poll.Eventually(t, cacheTTL+slack, "gateway routes to the fallback URL", func() error {
 		return routedTo(t, gw, fallback.Alias, p.Demo.Alias)
 	})
-	open := cluster.Eventually(t, slack, "gateway breaker open", func() error {
+	open := poll.Eventually(t, slack, "gateway breaker open", func() error {
 		if err := routedTo(t, gw, fallback.Alias); err != nil {
 			t.Fatal(err)
 		}
 		return gatewayHealth(gw, "degraded", `"registry_breaker":"open"`)
 	})
-	n := cluster.During(t, cluster.BreakerOpen+time.Second, "fallback routing through a half-open probe",
+	n := poll.During(t, cluster.BreakerOpen+time.Second, "fallback routing through a half-open probe",
 		func() error { return routedTo(t, gw, fallback.Alias) })
 	t.Logf("registry down: cache, then fallback after %s, breaker open after %s more; %d fallback requests all 200",
 		ms(viaFallback), ms(open), n)
@@ -178,7 +178,7 @@ func registryDown(t *testing.T) {
 	for _, r := range regs {
 		r.Start()
 	}
-	cluster.Eventually(t, cluster.BreakerOpen+cacheTTL+cluster.BackoffMax+2*slack,
+	poll.Eventually(t, cluster.BreakerOpen+cacheTTL+cluster.BackoffMax+2*slack,
 		"routes follow the registry again", func() error {
 			if err := routedTo(t, gw, p.Demo.Alias, fallback.Alias); err != nil {
 				return err
@@ -187,14 +187,14 @@ func registryDown(t *testing.T) {
 		})
 	t.Logf("registry back: breaker closed and routing to the registered %s %s after docker start",
 		p.Demo.Alias, ms(time.Since(restart)))
-	cluster.During(t, time.Second, "routing stays on the registered instance",
+	poll.During(t, time.Second, "routing stays on the registered instance",
 		func() error { return routedTo(t, gw, p.Demo.Alias) })
 }
 
 // 4. cut the registry from Redis: lookups of known services are served
 // stale, writes are 503, /health is degraded, nothing hangs; with Redis
 // back the sidecars' heartbeats restore every registration.
-func redisCut(t *testing.T) {
+func registryRedisLinkSilent(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	px := c.Toxiproxy().Proxy("redis", 16379, cluster.RedisAlias+":6379")
@@ -206,14 +206,14 @@ func redisCut(t *testing.T) {
 	// The breaker opens after STORE_BREAKER_FAILURES (3) failed store calls,
 	// each bounded by REDIS_TIMEOUT; a lookup per poll makes those calls
 	// rather than waiting for the sidecars' next heartbeats.
-	degraded := cluster.Eventually(t, 3*cluster.RedisTimeout+slack, "/health degraded", func() error {
+	degraded := poll.Eventually(t, 3*cluster.RedisTimeout+slack, "/health degraded", func() error {
 		if _, err := cluster.Get(reg.URL() + "/services/" + cluster.Service); err != nil {
 			return err
 		}
 		return registryHealth(t, reg, "degraded")
 	})
 	// Through twice the TTL: every lease in Redis ends meanwhile.
-	n := cluster.During(t, 2*cluster.TTL, "registry serves reads, refuses writes, never hangs", func() error {
+	n := poll.During(t, 2*cluster.TTL, "registry serves reads, refuses writes, never hangs", func() error {
 		if _, err := registered(reg, pairs...); err != nil {
 			return fmt.Errorf("stale lookup: %w", err)
 		}
@@ -228,17 +228,17 @@ func redisCut(t *testing.T) {
 
 	px.Heal()
 	healed := time.Now()
-	healthy := cluster.Eventually(t, slack+time.Second, "/health healthy", func() error {
+	healthy := poll.Eventually(t, slack+time.Second, "/health healthy", func() error {
 		return registryHealth(t, reg, "healthy")
 	})
-	restored := cluster.Eventually(t, cluster.Heartbeat+cluster.BackoffMax+slack, "every registration renewed after Redis came back",
+	restored := poll.Eventually(t, cluster.Heartbeat+cluster.BackoffMax+slack, "every registration renewed after Redis came back",
 		func() error { return renewedSince(reg, healed, pairs...) })
 	t.Logf("Redis back: healthy after %s, every registration renewed after %s", ms(healthy), ms(restored))
 }
 
 // 5. partition a sidecar from the registry for longer than the TTL: the
 // instance expires; once healed it is back within the backoff cap.
-func partitionSidecar(t *testing.T) {
+func sidecarRegistryLinkSilent(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	reg := c.Registry("registry-1", nil)
@@ -247,7 +247,7 @@ func partitionSidecar(t *testing.T) {
 	waitRegistered(t, reg, p)
 
 	px.Silence()
-	gone := cluster.Eventually(t, cluster.TTL+slack, "instance expires", func() error {
+	gone := poll.Eventually(t, cluster.TTL+slack, "instance expires", func() error {
 		return wantCode(reg, http.StatusNotFound)
 	})
 	t.Logf("partitioned: lookup 404 after %s (TTL %s)", ms(gone), cluster.TTL)
@@ -264,7 +264,7 @@ func partitionSidecar(t *testing.T) {
 
 // 6. a slow Redis (300 ms each way back) and then one resetting half of
 // its connections: heartbeats keep coming, so no lease is lost.
-func redisLatencyAndResets(t *testing.T) {
+func registryRedisLinkSlowThenResetting(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	px := c.Toxiproxy().Proxy("redis", 16379, cluster.RedisAlias+":6379")
@@ -278,7 +278,7 @@ func redisLatencyAndResets(t *testing.T) {
 	registrations := metric(t, sidecarMetrics, "vertice_sidecar_registrations_total")
 	// Steady state first: a registry's first renewal also loads the renew
 	// script into Redis (one more round trip), long done in production.
-	cluster.Eventually(t, 3*cluster.Heartbeat, "a first heartbeat", func() error {
+	poll.Eventually(t, 3*cluster.Heartbeat, "a first heartbeat", func() error {
 		if metric(t, sidecarMetrics, "vertice_sidecar_heartbeats_total") == 0 {
 			return fmt.Errorf("no heartbeat yet")
 		}
@@ -297,7 +297,7 @@ func redisLatencyAndResets(t *testing.T) {
 		start := time.Now()
 		beats := metric(t, sidecarMetrics, "vertice_sidecar_heartbeats_total")
 		failures := metric(t, sidecarMetrics, "vertice_sidecar_heartbeat_failures_total")
-		n := cluster.During(t, 2*cluster.TTL, "registered throughout "+f.name, func() error {
+		n := poll.During(t, 2*cluster.TTL, "registered throughout "+f.name, func() error {
 			_, err := registered(reg, p)
 			return err
 		})
@@ -321,7 +321,7 @@ func redisLatencyAndResets(t *testing.T) {
 // 7. kill the Redis master under Sentinel while traffic runs: the registry
 // serves again after the failover, and every sidecar's instance is there
 // within one heartbeat of it.
-func sentinelFailover(t *testing.T) {
+func redisMasterKilledUnderSentinel(t *testing.T) {
 	set := dockertest.StartSentinelSet(t)
 	c := cluster.On(t, set.Network)
 	env := map[string]string{
@@ -334,14 +334,14 @@ func sentinelFailover(t *testing.T) {
 	gw := c.Gateway("gateway", nil)
 	waitRegistered(t, regs[0], pairs...)
 	waitRouted(t, gw, "", 10*time.Second)
-	waitSentinelsReady(t, set)
+	set.WaitReady(t)
 
 	traffic := startTraffic(gw)
 	killed := time.Now()
 	if err := set.Master.Container.Stop(t.Context(), new(time.Duration)); err != nil { // SIGKILL at once
 		t.Fatalf("kill the master: %v", err)
 	}
-	writes := cluster.Eventually(t, 30*time.Second, "registry writes after the failover", func() error {
+	writes := poll.Eventually(t, 30*time.Second, "registry writes after the failover", func() error {
 		for _, r := range regs {
 			res, err := cluster.Do(http.MethodPost, r.URL()+"/register",
 				`{"service_name":"chaos_probe","endpoint":"http://probe:1","instance_id":"probe"}`)
@@ -351,7 +351,7 @@ func sentinelFailover(t *testing.T) {
 		}
 		return nil
 	})
-	renewed := cluster.Eventually(t, cluster.Heartbeat+slack, "every instance renewed on the new master", func() error {
+	renewed := poll.Eventually(t, cluster.Heartbeat+slack, "every instance renewed on the new master", func() error {
 		for _, r := range regs {
 			if err := renewedSince(r, killed, pairs...); err != nil {
 				return fmt.Errorf("%s: %w", r.Alias, err)

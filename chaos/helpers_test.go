@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/vertice/vertice/internal/cluster"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func ms(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
@@ -48,7 +45,7 @@ func waitRegistered(t *testing.T, reg *cluster.Node, pairs ...cluster.Pair) time
 
 func waitRegisteredWithin(t *testing.T, reg *cluster.Node, within time.Duration, pairs ...cluster.Pair) time.Duration {
 	t.Helper()
-	return cluster.Eventually(t, within, "registered in "+reg.Alias, func() error {
+	return poll.Eventually(t, within, "registered in "+reg.Alias, func() error {
 		_, err := registered(reg, pairs...)
 		return err
 	})
@@ -72,7 +69,7 @@ func renewedSince(reg *cluster.Node, since time.Time, pairs ...cluster.Pair) err
 // waitStatus waits until the pair's instance carries metadata status.
 func waitStatus(t *testing.T, reg *cluster.Node, p cluster.Pair, status string, within time.Duration) time.Duration {
 	t.Helper()
-	return cluster.Eventually(t, within, "instance "+status+" in the registry", func() error {
+	return poll.Eventually(t, within, "instance "+status+" in the registry", func() error {
 		ins, err := registered(reg, p)
 		if err != nil {
 			return err
@@ -100,7 +97,7 @@ func wantCode(reg *cluster.Node, code int) error {
 // instance when want is empty).
 func waitRouted(t *testing.T, gw *cluster.Node, want string, within time.Duration) time.Duration {
 	t.Helper()
-	return cluster.Eventually(t, within, "gateway routes to "+want, func() error {
+	return poll.Eventually(t, within, "gateway routes to "+want, func() error {
 		r, err := cluster.Route(gw.URL(), cluster.Service, "chaos")
 		if err != nil || r.Code != http.StatusOK || (want != "" && r.Instance != want) {
 			return fmt.Errorf("%d %q %v", r.Code, r.Instance, err)
@@ -178,30 +175,6 @@ func metric(t *testing.T, url, series string) float64 {
 		t.Fatalf("metric %s: %v", series, err)
 	}
 	return v
-}
-
-// waitSentinelsReady waits until the Sentinels know the replica and each
-// other: a failover needs both.
-func waitSentinelsReady(t *testing.T, set *dockertest.SentinelSet) {
-	t.Helper()
-	addrs, err := set.HostSentinelAddrs(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := redis.NewSentinelClient(&redis.Options{Addr: addrs[0]})
-	defer s.Close()
-	cluster.Eventually(t, 30*time.Second, "sentinels see the replica and two peers", func() error {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		info, err := s.Master(ctx, dockertest.MasterName).Result()
-		if err != nil {
-			return err
-		}
-		if info["num-slaves"] != "1" || info["num-other-sentinels"] != "2" {
-			return fmt.Errorf("num-slaves=%s num-other-sentinels=%s", info["num-slaves"], info["num-other-sentinels"])
-		}
-		return nil
-	})
 }
 
 // traffic sends requests through the gateway every 50 ms from a goroutine

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/cluster"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 // notifyBound is the slack on the promise that a change shows on every
@@ -23,7 +24,7 @@ const notifyBound = time.Second
 // the cut replica notices, its lookups read Redis, so none is older than
 // the bound; a watcher waiting on it through the cut wakes after healing
 // with the final state, and the copy follows notifications again.
-func cutNotifications(t *testing.T) {
+func registryNotificationsLinkSilent(t *testing.T) {
 	c := cluster.New(t)
 	c.Redis()
 	px := c.Toxiproxy().Proxy("redis-notify", 16380, cluster.RedisAlias+":6379")
@@ -35,7 +36,7 @@ func cutNotifications(t *testing.T) {
 	watch := startWatch(t, b, service)
 
 	px.Silence()
-	noticed := cluster.Eventually(t, 5*time.Second, "B notices its notifications are cut", func() error {
+	noticed := poll.Eventually(t, 5*time.Second, "B notices its notifications are cut", func() error {
 		return notifications(b, "down")
 	})
 	t.Logf("B noticed the silent subscription after %s", ms(noticed))
@@ -53,7 +54,7 @@ func cutNotifications(t *testing.T) {
 	}
 
 	px.Heal()
-	cluster.Eventually(t, 10*time.Second, "B follows notifications again", func() error { return notifications(b, "up") })
+	poll.Eventually(t, 10*time.Second, "B follows notifications again", func() error { return notifications(b, "up") })
 	select {
 	case got := <-watch:
 		if !slices.Equal(got, []string{"p2", "p3"}) {

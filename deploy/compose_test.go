@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/compose"
-	"github.com/vertice/vertice/internal/dockertest"
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/compose"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/images"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 // The URLs the README tells users to curl.
@@ -137,40 +138,26 @@ func expectStatus(t *testing.T, url string, want int) {
 // waitStatus polls url until it answers want, or fails after limit.
 func waitStatus(t *testing.T, url string, want int, limit time.Duration) {
 	t.Helper()
-	poll(t, limit, "GET "+url, func() (bool, string) {
-		code, body, err := get(url)
-		return err == nil && code == want, fmt.Sprintf("%d %s %v", code, body, err)
-	})
+	poll.Eventually(t, limit, "GET "+url, poll.Status(url, want))
 }
 
 // waitRenewedAfter polls a lookup until its last heartbeat is later than
 // since: the sidecar has renewed (or re-made) the registration since then.
 func waitRenewedAfter(t *testing.T, url string, since time.Time, limit time.Duration) {
 	t.Helper()
-	poll(t, limit, "renewal of "+url, func() (bool, string) {
+	poll.Eventually(t, limit, "renewal of "+url, func() error {
 		code, body, err := get(url)
 		var obj struct {
 			LastHeartbeat float64 `json:"last_heartbeat"`
 		}
 		if err != nil || code != 200 || json.Unmarshal(body, &obj) != nil {
-			return false, fmt.Sprintf("%d %s %v", code, body, err)
+			return fmt.Errorf("%d %s %v", code, body, err)
 		}
-		return obj.LastHeartbeat > float64(since.UnixNano())/1e9, string(body)
+		if obj.LastHeartbeat <= float64(since.UnixNano())/1e9 {
+			return fmt.Errorf("not renewed since %s: %s", since.Format(time.RFC3339Nano), body)
+		}
+		return nil
 	})
-}
-
-func poll(t *testing.T, limit time.Duration, what string, ok func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	last := ""
-	for time.Now().Before(deadline) {
-		var done bool
-		if done, last = ok(); done {
-			return
-		}
-		time.Sleep(time.Second)
-	}
-	t.Fatalf("%s: not reached within %v; last: %s", what, limit, last)
 }
 
 // waitRegistryScraped polls Prometheus until it scrapes all five registry
@@ -179,10 +166,7 @@ func poll(t *testing.T, limit time.Duration, what string, ok func() (bool, strin
 func waitRegistryScraped(t *testing.T, limit time.Duration) {
 	t.Helper()
 	const query = "http://localhost:9090/api/v1/query?query=sum(up%7Bjob%3D%22vertice-registry%22%7D)"
-	poll(t, limit, "Prometheus scraping 5 registry replicas", func() (bool, string) {
-		code, body, err := get(query)
-		return err == nil && code == 200 && strings.Contains(string(body), `,"5"]`), fmt.Sprintf("%d %s %v", code, body, err)
-	})
+	poll.Eventually(t, limit, "Prometheus scraping 5 registry replicas", poll.Status(query, http.StatusOK, `,"5"]`))
 }
 
 func expectNoLeftovers(ctx context.Context, t *testing.T) {

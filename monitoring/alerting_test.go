@@ -47,6 +47,10 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 // webhookMessage is Alertmanager's webhook payload (version 4).
@@ -115,10 +119,10 @@ func (r *receiver) all() []delivery {
 
 // await polls until a delivery matches, failing when p exits or after
 // within.
-func (r *receiver) await(t *testing.T, p *process, within time.Duration, what string, match func(delivery) bool) delivery {
+func (r *receiver) await(t *testing.T, p *proc.Process, within time.Duration, what string, match func(delivery) bool) delivery {
 	t.Helper()
 	var found delivery
-	poll(t, p, within, func() bool {
+	p.Eventually(t, within, what, poll.Explain(func() bool {
 		for _, d := range r.all() {
 			if match(d) {
 				found = d
@@ -126,7 +130,7 @@ func (r *receiver) await(t *testing.T, p *process, within time.Duration, what st
 			}
 		}
 		return false
-	}, func() string { return what + "; received: " + r.summary() })
+	}, func() string { return "received: " + r.summary() }))
 	return found
 }
 
@@ -157,7 +161,7 @@ func TestAlertsReachTheWebhook(t *testing.T) {
 // the test's receiver.
 type alerting struct {
 	hook  *receiver
-	am    *process
+	am    *proc.Process
 	amURL string
 	token string // the webhook's bearer token, given in the environment
 }
@@ -171,7 +175,7 @@ func startAlerting(t *testing.T) alerting {
 	dir := t.TempDir()
 
 	// A registry with one service, removed once the chain is ready.
-	regAddr := freeAddr(t)
+	regAddr := freeport.MustAddr(t)
 	registry := "http://" + regAddr
 	reg := start(t, "registry", built(t, "registry"), map[string]string{"REGISTRY_ADDR": regAddr})
 	waitHTTP(t, reg, registry+"/health")
@@ -187,7 +191,7 @@ func startAlerting(t *testing.T) alerting {
 		t.Fatal(err)
 	}
 	amConfig := writeAlertmanagerTestConfig(t, filepath.Join(dir, "alertmanager"), s.hook.srv.URL, secretsOut)
-	amAddr := freeAddr(t)
+	amAddr := freeport.MustAddr(t)
 	s.amURL = "http://" + amAddr
 	s.am = start(t, "alertmanager", sh[0], map[string]string{
 		"ALERTMANAGER_SECRETS_IN":    secretsIn,
@@ -202,7 +206,7 @@ func startAlerting(t *testing.T) alerting {
 	waitHTTP(t, s.am, s.amURL+"/-/ready")
 
 	promConfig := writePrometheusTestConfig(t, filepath.Join(dir, "prometheus"), regAddr, amAddr)
-	promAddr := freeAddr(t)
+	promAddr := freeport.MustAddr(t)
 	prom := start(t, "prometheus", promBin, nil,
 		"--config.file="+promConfig,
 		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
@@ -212,7 +216,7 @@ func startAlerting(t *testing.T) alerting {
 	waitHTTP(t, prom, promURL+"/-/ready")
 
 	var last string
-	poll(t, prom, 30*time.Second, func() bool {
+	prom.Eventually(t, 30*time.Second, "Prometheus finds Alertmanager", poll.Explain(func() bool {
 		var ams struct {
 			Data struct {
 				Active []struct {
@@ -222,7 +226,7 @@ func startAlerting(t *testing.T) alerting {
 		}
 		last = getJSON(t, promURL+"/api/v1/alertmanagers", &ams)
 		return len(ams.Data.Active) == 1 && strings.Contains(ams.Data.Active[0].URL, amAddr)
-	}, func() string { return "Prometheus to find Alertmanager; last answer: " + last })
+	}, func() string { return "last answer: " + last }))
 	// Now empty the catalog: NoServices and the inhibition pair fire.
 	do(t, http.MethodDelete, registry+"/services/only_service", "", http.StatusOK, http.StatusNoContent)
 	return s
@@ -307,11 +311,11 @@ func checkInhibition(t *testing.T, s alerting) {
 
 // awaitInhibited polls Alertmanager's API until alertname (on instance,
 // when given) is held back by an inhibition.
-func awaitInhibited(t *testing.T, am *process, amURL, alertname, instance string) {
+func awaitInhibited(t *testing.T, am *proc.Process, amURL, alertname, instance string) {
 	t.Helper()
 	filter := url.QueryEscape(`alertname="` + alertname + `"`)
 	var last string
-	poll(t, am, 30*time.Second, func() bool {
+	am.Eventually(t, 30*time.Second, alertname+" "+instance+" inhibited in /api/v2/alerts", poll.Explain(func() bool {
 		var alerts []struct {
 			Labels map[string]string `json:"labels"`
 			Status struct {
@@ -326,9 +330,7 @@ func awaitInhibited(t *testing.T, am *process, amURL, alertname, instance string
 			}
 		}
 		return false
-	}, func() string {
-		return alertname + " " + instance + " inhibited in /api/v2/alerts; last answer: " + last
-	})
+	}, func() string { return "last answer: " + last }))
 }
 
 // writePrometheusTestConfig writes prometheus.yml, the shipped rules made
@@ -439,7 +441,7 @@ func writeAlertmanagerTestConfig(t *testing.T, dir, hookURL, secrets string) str
 	if global == nil {
 		t.Fatalf("%s has no global section", alertmanagerConfig)
 	}
-	global["smtp_smarthost"] = freeAddr(t) // nothing listens: mail fails at once, on loopback
+	global["smtp_smarthost"] = freeport.MustAddr(t) // nothing listens: mail fails at once, on loopback
 	global["smtp_require_tls"] = false
 
 	var fastRoutes func(route map[string]any)

@@ -39,19 +39,9 @@ var receiverFor = map[string]string{
 	"info":     "vertice-record", // records only
 }
 
-// alertmanagerTool finds a binary of Debian's prometheus-alertmanager:
-// skipped without it, unless CI is set.
+// alertmanagerTool finds a binary of Debian's prometheus-alertmanager.
 func alertmanagerTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed and CI is set (apt-get install -y prometheus-alertmanager): %v", name, err)
-	}
-	t.Skipf("%s is not installed (apt-get install -y prometheus-alertmanager); skipping", name)
-	return ""
+	return debianTool(t, name, "prometheus-alertmanager")
 }
 
 // amtool runs amtool and returns its standard output; it fails the test

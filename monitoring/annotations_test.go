@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 // dashboardAnnotation is one entry of the dashboard's annotations.list.
@@ -68,7 +71,7 @@ func TestDeployAnnotationsMarkRegistrations(t *testing.T) {
 	promBin := tool(t, "prometheus")
 	marks := deployAnnotations(t)
 
-	regAddr := freeAddr(t)
+	regAddr := freeport.MustAddr(t)
 	registry := "http://" + regAddr
 	reg := start(t, "registry", built(t, "registry"), map[string]string{"REGISTRY_ADDR": regAddr})
 	waitHTTP(t, reg, registry+"/health")
@@ -80,7 +83,7 @@ func TestDeployAnnotationsMarkRegistrations(t *testing.T) {
 			"static_configs": []any{map[string]any{"targets": []any{regAddr}}}}},
 	}
 	writeYAML(t, filepath.Join(dir, "prometheus.yml"), cfg)
-	promAddr := freeAddr(t)
+	promAddr := freeport.MustAddr(t)
 	promURL := "http://" + promAddr
 	prom := start(t, "prometheus", promBin, nil,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
@@ -108,13 +111,11 @@ func TestDeployAnnotationsMarkRegistrations(t *testing.T) {
 	awaitMarked := func(name string) {
 		t.Helper()
 		var last string
-		poll(t, prom, 30*time.Second, func() bool {
+		prom.Eventually(t, 30*time.Second, "annotation "+name+" ("+marks[name].Expr+") marks", poll.Explain(func() bool {
 			var n int
 			n, last = series(marks[name].Expr)
 			return n > 0
-		}, func() string {
-			return "annotation " + name + " (" + marks[name].Expr + ") to mark; last answer: " + last
-		})
+		}, func() string { return "last answer: " + last }))
 	}
 	// awaitScraped waits until Prometheus has the counter at want, so the
 	// next event is an increase it can see.
@@ -122,11 +123,11 @@ func TestDeployAnnotationsMarkRegistrations(t *testing.T) {
 		t.Helper()
 		expr := `registry_operations_total{operation="` + operation + `",status="success"} == ` + want
 		var last string
-		poll(t, prom, 30*time.Second, func() bool {
+		prom.Eventually(t, 30*time.Second, expr, poll.Explain(func() bool {
 			var n int
 			n, last = series(expr)
 			return n == 1
-		}, func() string { return expr + "; last answer: " + last })
+		}, func() string { return "last answer: " + last }))
 	}
 
 	awaitMarked("Registry restarts")

@@ -10,9 +10,9 @@ package monitoring_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,15 +26,19 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vertice/vertice/internal/hostinfo"
+	"github.com/vertice/vertice/internal/testkit/build"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/poll"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 const (
@@ -65,18 +69,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tool finds a Debian prometheus binary: skipped without it, unless CI is
-// set.
-func tool(t *testing.T, name string) string {
+// tool finds a binary of Debian's prometheus package: skipped without it,
+// unless CI is set.
+func tool(t *testing.T, name string) string { return debianTool(t, name, "prometheus") }
+
+// debianTool finds a binary of a Debian package: skipped without it,
+// unless CI is set.
+func debianTool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed and CI is set (apt-get install -y prometheus): %v", name, err)
+		t.Fatalf("%s is not installed and CI is set (apt-get install -y %s): %v", name, pkg, err)
 	}
-	t.Skipf("%s is not installed (apt-get install -y prometheus); skipping", name)
+	t.Skipf("%s is not installed (apt-get install -y %s); skipping", name, pkg)
 	return ""
 }
 
@@ -151,7 +159,7 @@ func TestEveryAlertHasFiringAndQuietCases(t *testing.T) {
 		}
 	}
 	if alerts != 10 {
-		t.Errorf("%s has %d alerts, want the seed's ten", rulesFile, alerts)
+		t.Errorf("%s has %d alerts, want v1's ten", rulesFile, alerts)
 	}
 }
 
@@ -252,7 +260,7 @@ func dashboardExprs(t *testing.T) []expression {
 	return out
 }
 
-func TestDashboardHasTheSeedsPanels(t *testing.T) {
+func TestDashboardHasTheV1Panels(t *testing.T) {
 	b, err := os.ReadFile(dashboardFile)
 	if err != nil {
 		t.Fatal(err)
@@ -288,179 +296,31 @@ func TestDashboardHasTheSeedsPanels(t *testing.T) {
 
 // ---- PromQL metric names ----------------------------------------------------
 
-// promqlWords are PromQL keywords and aggregation operators: identifiers
-// that are not metric names even when no "(" follows them.
-var promqlWords = map[string]bool{
-	"and": true, "or": true, "unless": true, "bool": true, "offset": true,
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-	"sum": true, "min": true, "max": true, "avg": true, "group": true, "stddev": true, "stdvar": true,
-	"count": true, "count_values": true, "bottomk": true, "topk": true, "quantile": true,
-	"limitk": true, "limit_ratio": true, "atan2": true, "inf": true, "nan": true,
-}
-
-// labelListWords are followed by a parenthesised list of label names.
-var labelListWords = map[string]bool{
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-}
-
-var nameMatcher = regexp.MustCompile(`__name__\s*=\s*["']([^"']*)["']`)
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func isIdent(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// skipString returns the index after the string literal starting at i.
-func skipString(s string, i int) (int, error) {
-	quote := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch {
-		case s[j] == '\\' && quote != '`':
-			j++
-		case s[j] == quote:
-			return j + 1, nil
-		}
-	}
-	return 0, fmt.Errorf("unterminated string at %d", i)
-}
-
-// skipTo returns the index after the close matching the open at i, with
-// string literals inside skipped.
-func skipTo(s string, i int, open, close byte) (int, error) {
-	depth := 0
-	for j := i; j < len(s); {
-		switch c := s[j]; {
-		case c == '"' || c == '\'' || c == '`':
-			k, err := skipString(s, j)
-			if err != nil {
-				return 0, err
-			}
-			j = k
-			continue
-		case c == open:
-			depth++
-		case c == close:
-			depth--
-			if depth == 0 {
-				return j + 1, nil
-			}
-		}
-		j++
-	}
-	return 0, fmt.Errorf("unbalanced %c at %d", open, i)
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && isSpace(s[i]) {
-		i++
-	}
-	return i
-}
+// grafanaIntervals are the variables Grafana replaces with a duration before
+// it sends a query; the parser gets 5m in their place, as Prometheus would.
+var grafanaIntervals = regexp.MustCompile(`\$\{?__(rate_interval|interval|range)(_ms|_s)?\}?`)
 
 // metricNames lists the metric names a PromQL expression selects, in order,
-// each once. It strips string literals, label matchers (keeping a
-// __name__="x" matcher's name), range and subquery brackets, label lists
-// after by/without/on/ignoring/group_left/group_right, offset durations,
-// function names, keywords, numbers and Grafana variables ($x, ${x}).
+// each once, as Prometheus's own parser reads the expression: the name of
+// every selector, or its __name__="x" matcher. A selector by a regular
+// expression on __name__ names nothing.
 func metricNames(expr string) ([]string, error) {
-	var out []string
-	add := func(n string) {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(grafanaIntervals.ReplaceAllString(expr, "5m"))
+	if err != nil {
+		return nil, err
 	}
-	s := expr
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case isSpace(c):
-			i++
-		case c == '#': // comment to end of line
-			for i < len(s) && s[i] != '\n' {
-				i++
+	var out []string
+	for _, matchers := range parser.ExtractSelectors(ast) {
+		for _, m := range matchers {
+			if m.Name == labels.MetricName && m.Type == labels.MatchEqual && !slices.Contains(out, m.Value) {
+				out = append(out, m.Value)
 			}
-		case c == '"' || c == '\'' || c == '`':
-			j, err := skipString(s, i)
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '{':
-			j, err := skipTo(s, i, '{', '}')
-			if err != nil {
-				return nil, err
-			}
-			if m := nameMatcher.FindStringSubmatch(s[i:j]); m != nil && !strings.Contains(s[i:j], "__name__=~") {
-				add(m[1])
-			}
-			i = j
-		case c == '[':
-			j, err := skipTo(s, i, '[', ']')
-			if err != nil {
-				return nil, err
-			}
-			i = j
-		case c == '$': // Grafana variable: $name or ${name}
-			i++
-			if i < len(s) && s[i] == '{' {
-				j, err := skipTo(s, i, '{', '}')
-				if err != nil {
-					return nil, err
-				}
-				i = j
-			}
-			for i < len(s) && isIdent(s[i]) {
-				i++
-			}
-		case c >= '0' && c <= '9' || c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			// number, hex or duration: 0.99, 1e-3, 0x1F, 5m
-			for i < len(s) && (isIdent(s[i]) || s[i] == '.') {
-				if (s[i] == 'e' || s[i] == 'E') && i+1 < len(s) && (s[i+1] == '+' || s[i+1] == '-') {
-					i++
-				}
-				i++
-			}
-		case isIdentStart(c):
-			j := i
-			for j < len(s) && isIdent(s[j]) {
-				j++
-			}
-			word := s[i:j]
-			next := skipSpace(s, j)
-			lower := strings.ToLower(word)
-			switch {
-			case labelListWords[lower] && next < len(s) && s[next] == '(':
-				k, err := skipTo(s, next, '(', ')')
-				if err != nil {
-					return nil, err
-				}
-				j = k
-			case lower == "offset":
-				k := next
-				if k < len(s) && s[k] == '-' {
-					k++
-				}
-				for k < len(s) && isIdent(s[k]) {
-					k++
-				}
-				j = k
-			case promqlWords[lower]:
-			case next < len(s) && s[next] == '(': // a function
-			default:
-				add(word)
-			}
-			i = j
-		default: // operators and punctuation
-			i++
 		}
 	}
 	return out, nil
 }
 
-func TestMetricNamesTokenizer(t *testing.T) {
+func TestMetricNames(t *testing.T) {
 	for _, c := range []struct {
 		expr string
 		want []string
@@ -469,15 +329,12 @@ func TestMetricNamesTokenizer(t *testing.T) {
 		{`histogram_quantile(0.99, sum by (le, operation) (rate(registry_operation_duration_seconds_bucket{job="a",le!="+Inf"}[5m]))) > 0.1`,
 			[]string{"registry_operation_duration_seconds_bucket"}},
 		{"(sum(rate(a_total{x=\"y\"}[5m])) or vector(0))\n  < max(b) / 60 and max(b) > 0", []string{"a_total", "b"}},
-		{`process_resident_memory_bytes > 200 * 1024 * 1024`, []string{"process_resident_memory_bytes"}},
 		{`a offset 5m + on(instance) group_left(version, build) b offset -1h`, []string{"a", "b"}},
 		{`{__name__="foo", job="x"}`, []string{"foo"}},
+		{`{__name__=~"foo.*", job="x"}`, nil},
 		{`label_replace(up, "dst", "$1", "src", "(.*)")`, []string{"up"}},
-		{`rate(x[$__rate_interval]) * on (job) ${factor}`, []string{"x"}},
+		{`sum(rate(x{job="$job"}[$__rate_interval])) / sum(increase(y[${__range}]))`, []string{"x", "y"}},
 		{`sum without (instance) (y) > bool 1e3 unless z`, []string{"y", "z"}},
-		{`count_values("v", build_info) BY (v)`, []string{"build_info"}},
-		{`1e-3 * foo @ start() + .5 + 0x1F + Inf - NaN`, []string{"foo"}},
-		{`job:requests:rate5m{job='a\'b'}`, []string{"job:requests:rate5m"}},
 		{`max_over_time(deriv(x[5m])[30m:1m])`, []string{"x"}},
 		{`sum(rate(registry_operations_total[$__range])) # total`, []string{"registry_operations_total"}},
 	} {
@@ -490,7 +347,7 @@ func TestMetricNamesTokenizer(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.expr, got, c.want)
 		}
 	}
-	for _, bad := range []string{`x{job="a"`, `rate(x[5m)`, `x{job="a}`} {
+	for _, bad := range []string{`x{job="a"`, `rate(x[5m)`, `x{job="a}`, `rate(x[$other])`} {
 		if _, err := metricNames(bad); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}
@@ -548,7 +405,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 
 	var registryURL string
 	if slices.Contains(programs, "registry") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		registryURL = "http://" + addr
 		p := start(t, "registry", built(t, "registry"), map[string]string{
 			"REGISTRY_ADDR": addr, "REGISTRY_TTL": "30s",
@@ -561,7 +418,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		t.Fatal("without the registry the other programs cannot run")
 	}
 	if slices.Contains(programs, "gateway") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "gateway", built(t, "gateway"), map[string]string{
 			"GATEWAY_ADDR": addr, "REGISTRY_URL": registryURL, "CACHE_TTL": "1s",
 		})
@@ -571,7 +428,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		scrapes["gateway"] = "http://" + addr + "/metrics"
 	}
 	if slices.Contains(programs, "sidecar") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "sidecar", built(t, "sidecar"), map[string]string{
 			"SIDECAR_ADDR":            addr,
 			"SERVICE_NAME":            "sidecar_demo",
@@ -588,7 +445,7 @@ func exportedMetrics(t *testing.T) map[string]string {
 		scrapes["sidecar"] = "http://" + addr + "/metrics"
 	}
 	if slices.Contains(programs, "demo") {
-		addr := freeAddr(t)
+		addr := freeport.MustAddr(t)
 		p := start(t, "demo", built(t, "demo"), map[string]string{"DEMO_ADDR": addr})
 		waitAnswer(t, p, "http://"+addr+"/")
 		if code := get(t, "http://"+addr+"/metrics", 0); code == http.StatusOK {
@@ -684,7 +541,7 @@ func scrape(t *testing.T, u string) []string {
 func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	promBin := tool(t, "prometheus")
 
-	addr := freeAddr(t)
+	addr := freeport.MustAddr(t)
 	registryURL := "http://" + addr
 	reg := start(t, "registry", built(t, "registry"), map[string]string{"REGISTRY_ADDR": addr, "REGISTRY_TTL": "60s"})
 	waitHTTP(t, reg, registryURL+"/health")
@@ -710,7 +567,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	if err := os.WriteFile(cfgPath, discoveryConfig(t, registryURL+"/v1/sd/prometheus"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	promAddr := freeAddr(t)
+	promAddr := freeport.MustAddr(t)
 	promURL := "http://" + promAddr
 	prom := start(t, "prometheus", promBin, nil,
 		"--config.file="+cfgPath,
@@ -720,8 +577,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 	waitHTTP(t, prom, promURL+"/-/ready")
 
 	// Both instances discovered, labelled and healthy.
-	var last string
-	poll(t, prom, 60*time.Second, func() bool {
+	prom.Eventually(t, 60*time.Second, "both demo instances up in /api/v1/targets", func() error {
 		var targets struct {
 			Data struct {
 				ActiveTargets []struct {
@@ -732,7 +588,7 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				} `json:"activeTargets"`
 			} `json:"data"`
 		}
-		last = getJSON(t, promURL+"/api/v1/targets?state=active", &targets)
+		last := getJSON(t, promURL+"/api/v1/targets?state=active", &targets)
 		up := map[string]bool{}
 		for _, tg := range targets.Data.ActiveTargets {
 			if tg.Labels["service"] == "demo" && tg.Labels["job"] == sdJob && tg.Labels["version"] == "1.2.3" &&
@@ -740,11 +596,14 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				up[tg.Labels["instance"]] = true
 			}
 		}
-		return up[instances[0]] && up[instances[1]]
-	}, func() string { return "both demo instances up in /api/v1/targets; last answer: " + last })
+		if up[instances[0]] && up[instances[1]] {
+			return nil
+		}
+		return errors.New("last answer: " + last)
+	})
 
 	// And the query the brief names: up{service="demo"} is 1 for both.
-	poll(t, prom, 60*time.Second, func() bool {
+	prom.Eventually(t, 60*time.Second, `up{service="demo"} == 1 for both instances`, func() error {
 		var q struct {
 			Status string `json:"status"`
 			Data   struct {
@@ -754,15 +613,18 @@ func TestPrometheusDiscoversRegisteredInstances(t *testing.T) {
 				} `json:"result"`
 			} `json:"data"`
 		}
-		last = getJSON(t, promURL+"/api/v1/query?query="+url.QueryEscape(`up{service="demo"}`), &q)
+		last := getJSON(t, promURL+"/api/v1/query?query="+url.QueryEscape(`up{service="demo"}`), &q)
 		ones := map[string]bool{}
 		for _, r := range q.Data.Result {
 			if len(r.Value) == 2 && r.Value[1] == "1" {
 				ones[r.Metric["instance"]] = true
 			}
 		}
-		return q.Status == "success" && ones[instances[0]] && ones[instances[1]]
-	}, func() string { return `up{service="demo"} == 1 for both instances; last answer: ` + last })
+		if q.Status == "success" && ones[instances[0]] && ones[instances[1]] {
+			return nil
+		}
+		return errors.New("last answer: " + last)
+	})
 }
 
 // discoveryConfig is prometheus.yml cut down to its registry-discovery job,
@@ -809,16 +671,11 @@ func discoveryConfig(t *testing.T, sdURL string) []byte {
 // programs lists apps/<name> folders with a main.go.
 func programs(t *testing.T) []string {
 	t.Helper()
-	mains, err := filepath.Glob(filepath.Join(repoRoot, "apps", "*", "main.go"))
+	apps, err := build.Apps(repoRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, m := range mains {
-		out = append(out, filepath.Base(filepath.Dir(m)))
-	}
-	sort.Strings(out)
-	return out
+	return apps
 }
 
 var buildMu sync.Mutex
@@ -842,129 +699,34 @@ func built(t *testing.T, name string) string {
 	return bin
 }
 
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 { // keep memory bounded; the start says enough
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-type process struct {
-	name string
-	out  *lockedBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // valid after done
-}
-
-// start runs bin with only PATH and env in its environment and stops it
-// (SIGTERM, then SIGKILL) when the test ends.
-func start(t *testing.T, name, bin string, env map[string]string, args ...string) *process {
+// start runs bin with only PATH, HOME and env in its environment; it is
+// stopped when the test ends.
+func start(t *testing.T, name, bin string, env map[string]string, args ...string) *proc.Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{name: name, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", name, tail(p.out.String(), 4000))
-		}
-	})
-	return p
+	return proc.StartT(t, name, cmd)
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
-}
-
-// poll calls ok every 100ms until it returns true, failing at the deadline
-// or when p exits.
-func poll(t *testing.T, p *process, within time.Duration, ok func() bool, what func() string) {
-	t.Helper()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if ok() {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited (%v) while waiting for %s\n%s", p.name, p.err, what(), tail(p.out.String(), 4000))
-		case <-deadline.C:
-			t.Fatalf("%s: gave up after %s waiting for %s\n%s", p.name, within, what(), tail(p.out.String(), 4000))
-		case <-tick.C:
-		}
-	}
-}
-
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+// programStart bounds a program's start, a build on a busy machine aside.
+const programStart = 30 * time.Second
 
 // waitHTTP waits until u answers 200.
-func waitHTTP(t *testing.T, p *process, u string) {
+func waitHTTP(t *testing.T, p *proc.Process, u string) {
 	t.Helper()
-	waitGet(t, p, u, "200", func(code int) bool { return code == http.StatusOK })
+	p.Eventually(t, programStart, "GET "+u+" answers 200", poll.Status(u, http.StatusOK))
 }
 
 // waitAnswer waits until u answers at all.
-func waitAnswer(t *testing.T, p *process, u string) {
+func waitAnswer(t *testing.T, p *proc.Process, u string) {
 	t.Helper()
-	waitGet(t, p, u, "at all", func(int) bool { return true })
+	p.Eventually(t, programStart, "GET "+u+" answers", poll.Status(u, 0))
 }
 
-func waitGet(t *testing.T, p *process, u, what string, ok func(code int) bool) {
-	t.Helper()
-	var last string
-	poll(t, p, 30*time.Second, func() bool {
-		resp, err := httpClient.Get(u)
-		if err != nil {
-			last = err.Error()
-			return false
-		}
-		resp.Body.Close()
-		last = resp.Status
-		return ok(resp.StatusCode)
-	}, func() string { return "GET " + u + " to answer " + what + " (last: " + last + ")" })
-}
+var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // do sends a request and fails unless the status is one of want (any
 // status when want is empty or 0).
@@ -1021,15 +783,11 @@ func getJSON(t *testing.T, u string, v any) string {
 	return tail(string(b), 2000)
 }
 
-// freeAddr returns a loopback address with a port that was free a moment
-// ago, for programs that take their address from the environment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := hostinfo.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return addr
+	return "…" + s[len(s)-n:]
 }
 
 // backendServer is a live HTTP service on loopback for routes and sidecars.

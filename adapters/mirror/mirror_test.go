@@ -20,7 +20,7 @@ import (
 	"github.com/vertice/vertice/adapters/resilient"
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/catalog"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 	"github.com/vertice/vertice/ports"
 	"github.com/vertice/vertice/ports/portstest"
 )

@@ -3,9 +3,7 @@ package redisstore
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vertice/vertice/domain/catalog"
@@ -72,118 +70,20 @@ func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
 	return in, true, nil
 }
 
-// encodeMetadata is json.Marshal's text of md (nil as {}). Keys and values
-// of printable ASCII that encoding/json writes as they are (no quote,
-// backslash, <, > or &) are written by hand, keys sorted as json.Marshal
-// sorts them; anything else goes to json.Marshal.
+// encodeMetadata is md as JSON; nil is stored as {}.
 func encodeMetadata(md map[string]string) (string, error) {
-	if len(md) == 0 {
+	if md == nil {
 		return "{}", nil
 	}
-	size := 2
-	for k, v := range md {
-		if !verbatimJSON(k) || !verbatimJSON(v) {
-			b, err := json.Marshal(md)
-			return string(b), err
-		}
-		size += len(k) + len(v) + 6
-	}
-	var arr [8]string
-	keys := arr[:0]
-	for k := range md {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.Grow(size)
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(k)
-		b.WriteString(`":"`)
-		b.WriteString(md[k])
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String(), nil
+	b, err := json.Marshal(md)
+	return string(b), err
 }
 
-// verbatimJSON says whether encoding/json writes s between quotes as it is.
-func verbatimJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
-}
-
-// decodeMetadata reads the metadata JSON that encode wrote. The common
-// shape (an object of plain ASCII strings, no escapes) is parsed by hand;
-// anything else goes to encoding/json, whose answer and errors stand.
+// decodeMetadata reads the metadata JSON that encode wrote.
 func decodeMetadata(s string) (map[string]string, error) {
-	if md, ok := plainStringObject(s); ok {
-		return md, nil
-	}
 	var md map[string]string
 	err := json.Unmarshal([]byte(s), &md)
 	return md, err
-}
-
-// plainStringObject parses {"k":"v",...} when every byte is printable ASCII
-// other than a backslash, with no whitespace: json.Marshal's output for
-// such a map. ok is false for anything else, including duplicate keys.
-func plainStringObject(s string) (map[string]string, bool) {
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return nil, false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
-			return nil, false
-		}
-	}
-	body := s[1 : len(s)-1]
-	if body == "" {
-		return map[string]string{}, true
-	}
-	md := make(map[string]string, strings.Count(body, `":"`))
-	for {
-		k, rest, ok := quoted(body)
-		if !ok || len(rest) == 0 || rest[0] != ':' {
-			return nil, false
-		}
-		v, rest, ok := quoted(rest[1:])
-		if !ok {
-			return nil, false
-		}
-		if _, dup := md[k]; dup {
-			return nil, false
-		}
-		md[k] = v
-		if rest == "" {
-			return md, true
-		}
-		if rest[0] != ',' {
-			return nil, false
-		}
-		body = rest[1:]
-	}
-}
-
-// quoted splits a leading "..." (no escapes) off s.
-func quoted(s string) (v, rest string, ok bool) {
-	if len(s) < 2 || s[0] != '"' {
-		return "", "", false
-	}
-	end := strings.IndexByte(s[1:], '"')
-	if end < 0 {
-		return "", "", false
-	}
-	return s[1 : 1+end], s[2+end:], true
 }
 
 // instanceFields are the fields decodeFields reads, in its order; Instances

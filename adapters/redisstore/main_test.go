@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vertice/vertice/adapters/redisstore"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 	"github.com/vertice/vertice/ports"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vertice/vertice/adapters/redisstore"
 	"github.com/vertice/vertice/domain/catalog"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 	"github.com/vertice/vertice/ports"
 	"github.com/vertice/vertice/ports/portstest"
 )

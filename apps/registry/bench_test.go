@@ -13,18 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vertice/vertice/internal/bench/wrk"
 	"github.com/vertice/vertice/internal/envconf"
-	"github.com/vertice/vertice/internal/loadgen"
+	"github.com/vertice/vertice/internal/testkit/freeport"
+	"github.com/vertice/vertice/internal/testkit/proc"
 )
 
 // The benchmarks below drive the wired registry (gin, metrics, breaker and
 // cache, redisstore) through a real HTTP server on loopback, on a local
-// redis-server process (skipped when there is none on PATH), with
-// internal/loadgen's 50 keep-alive connections. They are for CPU profiles
-// (-cpuprofile) of the whole request path: ns/op is the machine's
-// throughput for everything on it (load generator and Redis included), so
-// compare runs on one quiet machine only. BENCH_REDIS_QUERY is appended to
-// REDIS_URL (e.g. "?pool_size=50") for experiments.
+// redis-server process (skipped when there is none on PATH), with wrk's 50
+// keep-alive connections (internal/bench/wrk; an op is one request). They
+// are for CPU profiles (-cpuprofile) of the whole request path, wrk not in
+// them: ns/op is the machine's throughput for everything on it (wrk and
+// Redis included), so compare runs on one quiet machine only.
+// BENCH_REDIS_QUERY is appended to REDIS_URL (e.g. "?pool_size=50") for
+// experiments.
 
 func benchRedis(b *testing.B) string {
 	b.Helper()
@@ -32,27 +35,19 @@ func benchRedis(b *testing.B) string {
 	if err != nil {
 		b.Skip("redis-server not on PATH")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freeport.MustPort(b)
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--protected-mode", "no", "--dir", b.TempDir())
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := proc.StartT(b, "redis-server", cmd)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
+	p.Eventually(b, 10*time.Second, "redis-server on "+addr, func() error {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
 			c.Close()
-			return addr
-		} else if time.Now().After(deadline) {
-			b.Fatalf("redis-server on %s: %v", addr, err)
 		}
-	}
+		return err
+	})
+	return addr
 }
 
 func benchRegistry(b *testing.B, env map[string]string) string {
@@ -98,49 +93,36 @@ func registerBody(service, id int) []byte {
 		service, id, id)
 }
 
-func drive(b *testing.B, addr string, reqs []loadgen.Request) {
+func drive(b *testing.B, addr string, reqs []wrk.Request) {
 	b.Helper()
-	b.ReportAllocs()
-	b.ResetTimer()
-	res, err := loadgen.Run(context.Background(), loadgen.Config{
-		Addr: addr, Concurrency: 50, Requests: b.N, Duration: time.Minute,
-		Next: func(i int) loadgen.Request { return reqs[i%len(reqs)] },
-	})
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if res.Errors > 0 {
-		b.Fatalf("%d errors: %s", res.Errors, res.FirstError)
-	}
-	b.ReportMetric(float64(res.P99.Microseconds()), "p99-µs")
+	wrk.Bench(b, wrk.Options{Bin: wrk.Need(b), URL: "http://" + addr + "/", Connections: 50, Requests: reqs})
 }
 
 func BenchmarkRedisLookup(b *testing.B) {
 	addr := benchRegistry(b, nil)
-	reqs := make([]loadgen.Request, 100)
+	reqs := make([]wrk.Request, 100)
 	for i := range reqs {
 		benchRegister(b, addr, i, i)
-		reqs[i] = loadgen.Request{Method: "GET", Path: fmt.Sprintf("/services/svc_%d", i)}
+		reqs[i] = wrk.Request{Method: "GET", Path: fmt.Sprintf("/services/svc_%d", i)}
 	}
 	drive(b, addr, reqs)
 }
 
 func BenchmarkRedisRegister(b *testing.B) {
 	addr := benchRegistry(b, nil)
-	reqs := make([]loadgen.Request, 1000)
+	reqs := make([]wrk.Request, 1000)
 	for i := range reqs {
-		reqs[i] = loadgen.Request{Method: "POST", Path: "/register", Body: registerBody(i%100, i)}
+		reqs[i] = wrk.Request{Method: "POST", Path: "/register", Body: registerBody(i%100, i)}
 	}
 	drive(b, addr, reqs)
 }
 
 func BenchmarkRedisHeartbeat(b *testing.B) {
 	addr := benchRegistry(b, nil)
-	reqs := make([]loadgen.Request, 100)
+	reqs := make([]wrk.Request, 100)
 	for i := range reqs {
 		benchRegister(b, addr, i, i)
-		reqs[i] = loadgen.Request{Method: "POST", Path: "/heartbeat",
+		reqs[i] = wrk.Request{Method: "POST", Path: "/heartbeat",
 			Body: fmt.Appendf(nil, `{"service_name":"svc_%d","instance_id":"i%d"}`, i, i)}
 	}
 	drive(b, addr, reqs)

@@ -20,8 +20,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/vertice/vertice/internal/dockertest"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) {
@@ -89,7 +90,7 @@ func TestRegistryKeepsServingThroughRedisOutage(t *testing.T) {
 
 	// The breaker opens after a few failed calls; until then /health may
 	// still say healthy, while reads already fall back to the cache.
-	eventually(t, 5*time.Second, "/health degraded", func() error {
+	poll.Eventually(t, 5*time.Second, "/health degraded", func() error {
 		c.expect(http.MethodGet, "/services/"+services[0], "", http.StatusOK)
 		return c.check(http.MethodGet, "/health", "", http.StatusOK, `"status":"degraded"`, `"reason":"redis unreachable`)
 	})
@@ -114,7 +115,7 @@ func TestRegistryKeepsServingThroughRedisOutage(t *testing.T) {
 	}
 	t.Logf("%d rounds of reads from the cache and refused writes during the outage", rounds)
 	// Past STALE_CACHE_TTL the cache is too old to serve.
-	eventually(t, outageStale+3*time.Second, "stale cache expires", func() error {
+	poll.Eventually(t, outageStale+3*time.Second, "stale cache expires", func() error {
 		return c.check(http.MethodGet, "/services/outage_a", "", http.StatusServiceUnavailable)
 	})
 	if age := time.Since(cachedAt); age < outageStale {
@@ -125,7 +126,7 @@ func TestRegistryKeepsServingThroughRedisOutage(t *testing.T) {
 		t.Fatalf("restore Redis: %v", err)
 	}
 	t.Log("Redis reachable again")
-	eventually(t, 10*time.Second, "/health healthy", func() error {
+	poll.Eventually(t, 10*time.Second, "/health healthy", func() error {
 		// Requests are what lets the half-open breaker probe Redis.
 		_ = c.check(http.MethodGet, "/services/outage_a", "", http.StatusOK)
 		return c.check(http.MethodGet, "/health", "", http.StatusOK, `"status":"healthy"`)
@@ -259,21 +260,5 @@ func (c *apiClient) retryAfter(h http.Header) {
 	n, err := strconv.Atoi(h.Get("Retry-After"))
 	if err != nil || n < 1 || time.Duration(n)*time.Second > outageBreakerOpen+time.Second {
 		c.t.Fatalf("Retry-After %q: want 1..%d seconds", h.Get("Retry-After"), int((outageBreakerOpen+time.Second)/time.Second))
-	}
-}
-
-// eventually polls fn every 100 ms until it succeeds or within has passed.
-func eventually(t *testing.T, within time.Duration, what string, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

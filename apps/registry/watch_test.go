@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/dockertest"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
 )
 
 // The promises of the versioned catalog, on the wired registry: a change

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/hostinfo"
+	"github.com/vertice/vertice/internal/testkit/freeport"
 )
 
 // TestProcesses is the seed's FASE 7 first scenario on real processes:
@@ -45,10 +45,10 @@ type stack struct {
 }
 
 func startStack(t *testing.T, bin string) *stack {
-	regAddr, demoAddr := freeAddr(t), freeAddr(t)
+	regAddr, demoAddr := freeport.MustAddr(t), freeport.MustAddr(t)
 	startProc(t, filepath.Join(bin, "vertice-registry"), "REGISTRY_ADDR="+regAddr, "REGISTRY_TTL="+processTTL.String())
 	startProc(t, filepath.Join(bin, "vertice-demo"), "DEMO_ADDR="+demoAddr, "DEMO_NAME=demo-1")
-	s := &stack{bin: bin, registryURL: "http://" + regAddr, statusAddr: freeAddr(t)}
+	s := &stack{bin: bin, registryURL: "http://" + regAddr, statusAddr: freeport.MustAddr(t)}
 	eventually(t, 10*time.Second, "registry up", func() bool { return httpStatus(s.registryURL+"/health") == 200 })
 	eventually(t, 10*time.Second, "demo up", func() bool { return httpStatus("http://"+demoAddr+"/health") == 200 })
 	host, port, _ := net.SplitHostPort(demoAddr)
@@ -186,17 +186,6 @@ func httpStatus(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago, for programs that take their address from the environment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := hostinfo.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 type syncBuffer struct {

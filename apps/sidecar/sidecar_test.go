@@ -17,6 +17,7 @@ import (
 	"github.com/vertice/vertice/adapters/ginapi"
 	"github.com/vertice/vertice/adapters/memstore"
 	"github.com/vertice/vertice/domain/registry"
+	"github.com/vertice/vertice/internal/testkit/poll"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -149,16 +150,10 @@ func (s *sidecar) stop(t *testing.T) {
 	}
 }
 
-// eventually polls cond every 10 ms until it holds or within passes.
+// eventually polls cond until it holds or within passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Eventually(t, within, what, poll.Holds(cond))
 }
 
 func registeredAs(reg *fakeRegistry, want string) func() bool {

@@ -146,7 +146,7 @@ func (i Instance) ExpiresAt() time.Time { return i.LastHeartbeat.Add(i.TTL) }
 // Expired reports whether the lease has ended at now.
 func (i Instance) Expired(now time.Time) bool { return !now.Before(i.ExpiresAt()) }
 
-// TTLRemaining is the seed's ttl_remaining: whole seconds left, rounded to
+// TTLRemaining is the v1 API's ttl_remaining: whole seconds left, rounded to
 // the nearest second as Redis's TTL command does, never negative.
 func (i Instance) TTLRemaining(now time.Time) int {
 	left := i.ExpiresAt().Sub(now)
@@ -157,5 +157,5 @@ func (i Instance) TTLRemaining(now time.Time) int {
 }
 
 // Healthy is false only when the instance's own status says unhealthy; an
-// instance that reports nothing is presumed healthy, as in the seed.
+// instance that reports nothing is presumed healthy, as in v1.
 func (i Instance) Healthy() bool { return i.Metadata[StatusKey] != StatusUnhealthy }

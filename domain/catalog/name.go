@@ -11,7 +11,7 @@ import (
 // Prometheus label values without surprises.
 const MaxNameLen = 64
 
-// ValidateServiceName checks the seed's naming rule: lowercase letters,
+// ValidateServiceName checks the v1 API's naming rule: lowercase letters,
 // digits and underscores (osint_service). The error lists every rule the
 // name broke, so OSINT-Service is told about uppercase letters and hyphens.
 func ValidateServiceName(name string) error {

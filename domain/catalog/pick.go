@@ -7,7 +7,7 @@ import (
 
 // SortPreferred orders instances best first: healthy before unhealthy, then
 // the most recently renewed, then by instance ID so the order is stable.
-// The seed's single-object answer is the first one.
+// The v1 API's single-object answer is the first one.
 //
 // It is a stable sort with a comparison (no reflection, no allocation);
 // a list of one, a lookup's usual answer, is left as it is.

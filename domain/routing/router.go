@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/ports"
@@ -57,18 +59,16 @@ type Router struct {
 	mu       sync.RWMutex
 	services map[string]*service
 
-	flightMu sync.Mutex
-	flights  map[string]*flight
+	// lookups shares one registry lookup among every request that missed
+	// the cache for the same service at the same time, so an expiring entry
+	// under load costs the registry one request, not one per client.
+	lookups singleflight.Group
 }
 
-// flight is one registry lookup shared by every request that missed the
-// cache for the same service at the same time, so an expiring entry under
-// load costs the registry one request, not one per client.
-type flight struct {
-	done chan struct{}
-	rt   *Route
-	src  Source
-	err  error
+// resolved is what a shared lookup hands every caller.
+type resolved struct {
+	rt  *Route
+	src Source
 }
 
 // New returns a Router over dir. fallback may be nil (no fallback URLs).
@@ -84,7 +84,6 @@ func New(dir ports.Directory, clock ports.Clock, fallback Fallback, s Settings) 
 		dir: dir, clock: clock, fallback: fallback, set: s,
 		registry: breaker.New(s.Registry),
 		services: map[string]*service{},
-		flights:  map[string]*flight{},
 	}, nil
 }
 
@@ -137,28 +136,20 @@ func (r *Router) fresh(name string, now time.Time) *Route {
 }
 
 func (r *Router) shared(ctx context.Context, name string) (*Route, Source, error) {
-	r.flightMu.Lock()
-	if f, ok := r.flights[name]; ok {
-		r.flightMu.Unlock()
-		select {
-		case <-f.done:
-			return f.rt, f.src, f.err
-		case <-ctx.Done():
-			return nil, 0, ctx.Err()
-		}
-	}
-	f := &flight{done: make(chan struct{})}
-	r.flights[name] = f
-	r.flightMu.Unlock()
-
-	// The lookup outlives a leader whose client hung up: followers still
+	// The lookup outlives a caller whose client hung up: the others still
 	// wait for it, and a cancelled call says nothing about the registry.
-	f.rt, f.src, f.err = r.load(context.WithoutCancel(ctx), name)
-	r.flightMu.Lock()
-	delete(r.flights, name)
-	r.flightMu.Unlock()
-	close(f.done)
-	return f.rt, f.src, f.err
+	lookup := context.WithoutCancel(ctx)
+	ch := r.lookups.DoChan(name, func() (any, error) {
+		rt, src, err := r.load(lookup, name)
+		return resolved{rt, src}, err
+	})
+	select {
+	case res := <-ch:
+		v, _ := res.Val.(resolved)
+		return v.rt, v.src, res.Err
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
 }
 
 // load asks the registry unless its breaker is open, and decides what to
@@ -200,7 +191,7 @@ func (r *Router) unknown(name string, now time.Time) (*Route, Source, error) {
 }
 
 // degraded serves without the registry: the operator's fallback URL first,
-// as in the seed, then the last answer while it is not too old.
+// as the v1 gateway does, then the last answer while it is not too old.
 func (r *Router) degraded(name string, now time.Time, cause error) (*Route, Source, error) {
 	if endpoint, ok := r.fallback(name); ok {
 		if rt := r.serviceFor(name).fallbackRoute(endpoint, time.Time{}); rt != nil {

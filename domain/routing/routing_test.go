@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vertice/vertice/domain/breaker"
@@ -356,6 +357,52 @@ func TestConcurrentMissesAskTheRegistryOnce(t *testing.T) {
 	if n := f.dir.count(); n != 1 {
 		t.Fatalf("registry asked %d times by 32 concurrent misses on a frozen clock, want 1", n)
 	}
+}
+
+// gatedDirectory holds every lookup until release is closed, then answers
+// like a real client: with the context's error if it was cancelled.
+type gatedDirectory struct {
+	release chan struct{}
+	list    []catalog.Instance
+}
+
+func (d *gatedDirectory) Lookup(ctx context.Context, _ string) ([]catalog.Instance, error) {
+	<-d.release
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("directory: %w: %w", err, ports.ErrUnavailable)
+	}
+	return d.list, nil
+}
+
+// TestLeaderHangingUpDoesNotCancelTheSharedLookup: the request that
+// started a registry lookup goes away (its client hung up) while another
+// waits for the same lookup; the lookup still completes for the one that
+// waits. synctest makes "the follower is waiting" observable.
+func TestLeaderHangingUpDoesNotCancelTheSharedLookup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := &gatedDirectory{release: make(chan struct{}), list: []catalog.Instance{inst("a", "http://a:1", "")}}
+		r, err := routing.New(dir, portstest.NewFakeClock(time.Unix(1_761_311_216, 0)), nil, routing.Settings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			src routing.Source
+			err error
+		}
+		leaderCtx, hangUp := context.WithCancel(context.Background())
+		leader, follower := make(chan result, 1), make(chan result, 1)
+		go func() { _, src, err := r.Resolve(leaderCtx, "nmap_service"); leader <- result{src, err} }()
+		synctest.Wait() // the leader's lookup is in the directory
+		go func() { _, src, err := r.Resolve(context.Background(), "nmap_service"); follower <- result{src, err} }()
+		synctest.Wait() // the follower waits for that lookup
+		hangUp()
+		synctest.Wait()
+		close(dir.release)
+		if got := <-follower; got.err != nil || got.src != routing.FromRegistry {
+			t.Fatalf("follower: %v from %v, want the registry's answer", got.err, got.src)
+		}
+		<-leader // whatever it got, it returned
+	})
 }
 
 func TestSettingsValidateNamesTheField(t *testing.T) {

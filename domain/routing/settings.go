@@ -15,7 +15,7 @@ import (
 	"github.com/vertice/vertice/domain/breaker"
 )
 
-// Defaults, from the seed's gateway_router.py where it has one.
+// Defaults, from the v1 gateway's routing where it has one.
 const (
 	DefaultCacheTTL   = 5 * time.Second
 	DefaultStaleFor   = 60 * time.Second
@@ -24,7 +24,7 @@ const (
 )
 
 // Settings tune a Router. Zero values mean the defaults above; the breakers'
-// zero values mean the seed's 3 failures / 30 s.
+// zero values mean v1's 3 failures / 30 s.
 type Settings struct {
 	// CacheTTL is how long a registry answer is reused without asking again.
 	CacheTTL time.Duration

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/cluster"
-	"github.com/vertice/vertice/internal/dockertest"
+	"github.com/vertice/vertice/internal/testkit/cluster"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
@@ -37,7 +38,7 @@ func TestFlow(t *testing.T) {
 	endpoints := []string{pairs[0].Endpoint(), pairs[1].Endpoint()}
 
 	t.Run("RegisterDiscover", func(t *testing.T) {
-		took := cluster.Eventually(t, 15*time.Second, "both instances on every replica", func() error {
+		took := poll.Eventually(t, 15*time.Second, "both instances on every replica", func() error {
 			for _, r := range registries {
 				ins, err := cluster.Registered(r.URL(), cluster.Service, endpoints...)
 				if err != nil {
@@ -99,7 +100,7 @@ func TestFlow(t *testing.T) {
 		if code := stopped.Sidecar.ExitCode(); code != 0 {
 			t.Errorf("sidecar exit code after SIGTERM: %d, want 0", code)
 		}
-		cluster.Eventually(t, 3*time.Second, "instance gone from both replicas", func() error {
+		poll.Eventually(t, 3*time.Second, "instance gone from both replicas", func() error {
 			for _, r := range registries {
 				l, err := cluster.LookupService(r.URL(), cluster.Service)
 				if err != nil {
@@ -116,7 +117,7 @@ func TestFlow(t *testing.T) {
 		})
 		t.Logf("instance gone %s after docker stop began (lease %s)", time.Since(start).Round(time.Millisecond), ttl)
 		// The gateway follows within its cache TTL; then only demo-1 answers.
-		cluster.Eventually(t, cluster.CacheTTL+3*time.Second, "gateway routes only to the remaining instance", func() error {
+		poll.Eventually(t, cluster.CacheTTL+3*time.Second, "gateway routes only to the remaining instance", func() error {
 			for i := range 6 {
 				r, err := cluster.Route(gw.URL(), cluster.Service, fmt.Sprint(i))
 				if err != nil || r.Code != http.StatusOK || r.Instance != pairs[0].Demo.Alias {

@@ -25,8 +25,9 @@ import (
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/vertice/vertice/internal/dockertest"
-	"github.com/vertice/vertice/internal/images"
+	"github.com/vertice/vertice/internal/testkit/dockertest"
+	"github.com/vertice/vertice/internal/testkit/images"
+	"github.com/vertice/vertice/internal/testkit/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(dockertest.Main(m)) }
@@ -59,17 +60,7 @@ func TestRegistrySurvivesSentinelFailover(t *testing.T) {
 	}
 	sentinel := redis.NewSentinelClient(&redis.Options{Addr: sentinels[0]})
 	defer sentinel.Close()
-	// A failover needs the Sentinels to know the replica and each other.
-	eventually(t, 30*time.Second, "sentinels see the replica and two peers", func() error {
-		info, err := sentinel.Master(ctx, dockertest.MasterName).Result()
-		if err != nil {
-			return err
-		}
-		if info["num-slaves"] != "1" || info["num-other-sentinels"] != "2" {
-			return fmt.Errorf("num-slaves=%s num-other-sentinels=%s", info["num-slaves"], info["num-other-sentinels"])
-		}
-		return nil
-	})
+	set.WaitReady(t)
 
 	reg := startRegistry(ctx, t, set)
 
@@ -108,7 +99,7 @@ func TestRegistrySurvivesSentinelFailover(t *testing.T) {
 	// registry's client follows it. Lookups of known services are served
 	// (from Redis or, during the switch, from the stale cache) throughout.
 	probe := instance{Service: "failover_after", ID: "after-0"}
-	eventually(t, failoverBound, "registration through the registry after the failover", func() error {
+	poll.Eventually(t, failoverBound, "registration through the registry after the failover", func() error {
 		if code, err := reg.lookup(replicated[0].Service); err != nil || code != http.StatusOK {
 			return fmt.Errorf("lookup of a known service during failover: %d %v", code, err)
 		}
@@ -126,7 +117,7 @@ func TestRegistrySurvivesSentinelFailover(t *testing.T) {
 	if err != nil || master[0] != dockertest.ReplicaAlias {
 		t.Fatalf("sentinel master after failover: %v %v; want %s", master, err, dockertest.ReplicaAlias)
 	}
-	eventually(t, 10*time.Second, "/health healthy after the failover", func() error {
+	poll.Eventually(t, 10*time.Second, "/health healthy after the failover", func() error {
 		status, body, err := reg.get("/health")
 		if err != nil || status != http.StatusOK || !strings.Contains(body, `"status":"healthy"`) {
 			return fmt.Errorf("%d %s %v", status, body, err)
@@ -176,7 +167,7 @@ func waitReplicated(ctx context.Context, t *testing.T, set *dockertest.SentinelS
 		t.Fatal(err)
 	}
 	want := infoInt(info, "master_repl_offset")
-	eventually(t, 10*time.Second, "replica caught up with the master", func() error {
+	poll.Eventually(t, 10*time.Second, "replica caught up with the master", func() error {
 		info, err := replica.Info(ctx, "replication").Result()
 		if err != nil {
 			return err
@@ -346,22 +337,4 @@ func (r *registry) mustHaveInstance(t *testing.T, in instance) {
 		}
 	}
 	t.Errorf("lookup %s: instance %s missing from %s", in.Service, in.ID, body)
-}
-
-// eventually polls fn every 200 ms until it succeeds or within has passed.
-func eventually(t *testing.T, within time.Duration, what string, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		<-tick.C
-	}
 }

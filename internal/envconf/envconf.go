@@ -1,5 +1,5 @@
 // Package envconf reads configuration from environment variables with the
-// seed's conventions: durations as whole seconds ("30") or Go durations
+// v1 API's conventions: durations as whole seconds ("30") or Go durations
 // ("500ms", "2m"). Errors name the variable and the rule it broke.
 package envconf
 
@@ -96,7 +96,7 @@ func (r *Reader) List(name string) []string {
 	return out
 }
 
-// ParseDuration accepts whole seconds ("30", as the seed writes them) or
+// ParseDuration accepts whole seconds ("30", as v1 writes them) or
 // anything time.ParseDuration accepts.
 func ParseDuration(s string) (time.Duration, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {

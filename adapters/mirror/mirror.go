@@ -271,8 +271,18 @@ func (m *Mirror) heal() {
 	m.log.Info("catalog copy loaded: following change notifications")
 }
 
-// stale says whether the copy may stand in for the store, and returns the
-// wait for coherence when it is not coherent.
+// heard records a read from the store while the copy is not coherent:
+// what it read may stand in for the store for StaleFor from now.
+func (m *Mirror) heard() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.coherent {
+		m.lostAt = m.clock.Now()
+	}
+}
+
+// state says whether the copy is coherent and, if not, whether it may
+// stand in for the store, and returns the wait for coherence.
 func (m *Mirror) state() (coherent bool, staleOK bool, healed <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -325,3 +325,40 @@ func TestStaleCopyWhileRedisIsUnreachable(t *testing.T) {
 		t.Fatalf("stale reads stopped %s after the loss, before StaleFor", age)
 	}
 }
+
+// silentNotifier never subscribes: a copy fed by it never loads.
+type silentNotifier struct{}
+
+func (silentNotifier) Listen(ctx context.Context, _ ports.Listener) { <-ctx.Done() }
+
+// TestReadsBeforeTheFirstLoadStandInForAnOutage: a replica whose copy has
+// not loaded yet reads Redis; if Redis then goes away, what it read
+// answers for StaleFor.
+func TestReadsBeforeTheFirstLoadStandInForAnOutage(t *testing.T) {
+	addr := dockertest.StartRedis(t).MustAddr(t)
+	cut := newCutter(t, addr)
+	clock := ports.SystemClock{}
+	store, err := redisstore.New(redisClient(t, cut.Listen), clock, redisstore.WithPrefix(uniquePrefix()),
+		redisstore.WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guarded, err := resilient.New(store, clock, resilient.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mirror.New(guarded, store, silentNotifier{}, clock, mirror.Settings{StaleFor: time.Minute})
+	ctx := context.Background()
+	if _, err := m.Put(ctx, instance(clock, "svc", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Service(ctx, "svc"); err != nil || !got.Found() {
+		t.Fatalf("read through to Redis: %v, %v", got, err)
+	}
+	if err := cut.Disable(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Service(ctx, "svc"); err != nil || len(got.Instances) != 1 {
+		t.Fatalf("Redis gone before the first load: want the last read, got %v, %v", got.Instances, err)
+	}
+}

@@ -58,14 +58,21 @@ func (m *Mirror) own(ctx context.Context, service string, ch catalog.Change, edi
 
 // Service implements ports.Store: from the copy while it is coherent,
 // else from the store, else (the store unreachable) from the copy as it
-// was lost, for up to StaleFor.
+// last heard from the store, for up to StaleFor. A read from the store
+// also goes into the copy, so a replica that never loaded the whole
+// catalog (Redis went away just after it started) still has what it
+// served to stand in.
 func (m *Mirror) Service(ctx context.Context, service string) (catalog.Service, error) {
 	coherent, staleOK, _ := m.state()
 	if coherent {
 		return m.table.Service(service, m.clock.Now()), nil
 	}
 	snap, err := m.next.Service(ctx, service)
-	if err != nil && unavailable(err) && staleOK {
+	switch {
+	case err == nil:
+		m.table.Replace(snap)
+		m.heard()
+	case unavailable(err) && staleOK:
 		if stale, ok := m.table.Stale(service); ok {
 			return stale, nil
 		}

@@ -57,9 +57,11 @@ type Config struct {
 	// experiments; the report names them when set.
 	RedisQuery  string
 	RegistryEnv []string
-	// LookupCacheTTL, when positive, adds a lookup run on a registry with
-	// LOOKUP_CACHE_TTL set to it.
-	LookupCacheTTL time.Duration
+	// Watchers is how many idle blocking queries the watch phase holds on
+	// the registry (0: no watch phase), spread over WatchServices services;
+	// IdleFor is how long it measures their cost.
+	Watchers, WatchServices int
+	IdleFor                 time.Duration
 }
 
 // RedisResult is one redis-benchmark test.
@@ -92,8 +94,8 @@ type Report struct {
 	// At Concurrency connections.
 	Lookup, Register      Result
 	LookupWarm, Heartbeat Result
-	// Lookups on a registry with LOOKUP_CACHE_TTL=LookupCacheTTL.
-	CachedLookup Result
+	// Watch is the idle blocking queries' cost, and who a change woke.
+	Watch WatchResult
 	// At each of Sweep's connection counts, in that order.
 	LookupSweep, RegisterSweep []Result
 	// Rounds holds every round's report when RunRounds ran several; this
@@ -242,17 +244,6 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 
 	// Lookups run while each service has its one pre-registered instance;
 	// the register runs then add instances to every service.
-	// The same lookups on a second registry that may answer from reads up
-	// to LOOKUP_CACHE_TTL old, on the same Redis and data; idle otherwise.
-	cachedAddr, cachedPID := "", 0
-	if cfg.LookupCacheTTL > 0 {
-		addr, pid, stopCached, err := startRegistry("registry-cached", "LOOKUP_CACHE_TTL="+cfg.LookupCacheTTL.String())
-		if err != nil {
-			return rep, err
-		}
-		defer stopCached()
-		cachedAddr, cachedPID = addr, pid
-	}
 	type run struct {
 		name   string
 		addr   string
@@ -271,11 +262,6 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 	rep.RegisterSweep = make([]Result, len(cfg.Sweep))
 	for i, n := range cfg.Sweep {
 		runs = append(runs, run{"lookup", regAddr, regPID, n, scripts["lookup"], cfg.SweepDuration, &rep.LookupSweep[i]})
-	}
-	if cachedAddr != "" {
-		runs = append(runs,
-			run{"warm-up cached", cachedAddr, cachedPID, c, scripts["lookup"], cfg.Warmup, new(Result)},
-			run{"lookup cached", cachedAddr, cachedPID, c, scripts["lookup"], cfg.Duration, &rep.CachedLookup})
 	}
 	runs = append(runs, run{"register", regAddr, regPID, c, scripts["register"], cfg.Duration, &rep.Register})
 	for i, n := range cfg.Sweep {
@@ -300,6 +286,11 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (Report, error) {
 				r.name, r.conns, res.ErrorText(), res.Requests, cfg.WorkDir)
 		}
 		*r.into = res
+	}
+	if cfg.Watchers > 0 {
+		if rep.Watch, err = watch(ctx, cfg, regAddr, regPID, log); err != nil {
+			return rep, fmt.Errorf("watchers: %w", err)
+		}
 	}
 	rep.LoadAfter = host.Loadavg()
 	return rep, nil

@@ -195,6 +195,7 @@ type countingObserver struct {
 }
 
 func (o *countingObserver) Resolved(routing.Source, error) {}
+func (o *countingObserver) Forgot(string)                  {}
 func (o *countingObserver) Served(service string, code int, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

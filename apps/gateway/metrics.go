@@ -115,6 +115,21 @@ func (s *stats) observer(service string) prometheus.Observer {
 	return o.(prometheus.Observer)
 }
 
+// Forgot drops a service's series: the router forgot it (gone from the
+// registry, or idle), and a series per service ever seen would grow
+// forever. The breaker gauge needs nothing: it lists the router's services.
+func (s *stats) Forgot(service string) {
+	s.observers.Delete(service)
+	s.counters.Range(func(k, _ any) bool {
+		if k.(served).service == service {
+			s.counters.Delete(k)
+		}
+		return true
+	})
+	s.requests.DeletePartialMatch(prometheus.Labels{"service": service})
+	s.upstream.DeleteLabelValues(service)
+}
+
 var _ proxy.Observer = (*stats)(nil)
 
 // breakerCollector reads every breaker at scrape time, so the gauge is

@@ -45,13 +45,14 @@ func (p *Proxy) split(r *http.Request, c *call) (service string, err error) {
 }
 
 // hasDotSegment reports whether a decoded path has a "." or ".." segment,
-// counting backslashes as separators too (some servers do).
+// counting backslashes as separators and ignoring ";parameters" (some
+// servers do both: Tomcat reads "..;x" as "..").
 func hasDotSegment(path string) bool {
 	if !strings.Contains(path, ".") {
 		return false
 	}
 	for seg := range strings.FieldsFuncSeq(path, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if seg == "." || seg == ".." {
+		if seg, _, _ = strings.Cut(seg, ";"); seg == "." || seg == ".." {
 			return true
 		}
 	}

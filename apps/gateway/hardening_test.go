@@ -309,6 +309,8 @@ func TestPathEscapesAndDotSegmentsNeverReachTheUpstream(t *testing.T) {
 		{"/v2/svc/a%2F..%2F..%2Fetc", http.StatusBadRequest},
 		{"/v2/svc/a/./b", http.StatusBadRequest},
 		{"/v2/svc/..", http.StatusBadRequest},
+		{"/v2/svc/..;/..;/etc", http.StatusBadRequest},
+		{"/v2/svc/..%5c..%5cetc", http.StatusBadRequest},
 	} {
 		got := gw.get(t, tc.path)
 		if got.code != tc.code || detailOf(t, got.body) == "" {

@@ -99,8 +99,11 @@ func LoadConfig(lookup envconf.Lookup, environ []string) (Config, error) {
 		TrustForwarded:      r.String("TRUST_FORWARDED_FOR", "false") == "true",
 		LogLevel:            r.String("LOG_LEVEL", "info"),
 	}
-	if !httpURL(c.RegistryURL) {
-		r.Fail("REGISTRY_URL", "must be an absolute http(s) URL (e.g. http://vertice-register-lb:80)")
+	if problem := urlProblem(c.RegistryURL); problem != "" {
+		// Ours for certain, so an error; the value is logged at start, so
+		// credentials are refused, and a query or fragment would break the
+		// lookup paths appended to it.
+		r.Fail("REGISTRY_URL", problem+": it must be a plain absolute http(s) URL (e.g. http://vertice-register-lb:80)")
 	}
 	c.Fallbacks, c.Warnings = fallbacks(r, environ)
 	return c, r.Err()
@@ -136,7 +139,7 @@ func fallbacks(r *envconf.Reader, environ []string) (map[string]string, []string
 			continue
 		}
 		v := r.String(name, "")
-		if problem := fallbackProblem(v); problem != "" {
+		if problem := urlProblem(v); problem != "" {
 			warnings = append(warnings, name+" is not used as a fallback route for "+service+": "+problem)
 			continue
 		}
@@ -146,8 +149,8 @@ func fallbacks(r *envconf.Reader, environ []string) (map[string]string, []string
 	return out, warnings
 }
 
-// fallbackProblem says why v cannot be a fallback URL, or "".
-func fallbackProblem(v string) string {
+// urlProblem says why v cannot be a registry or fallback URL, or "".
+func urlProblem(v string) string {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
@@ -172,9 +175,4 @@ func (c Config) FallbackNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -514,6 +514,10 @@ func TestConfig(t *testing.T) {
 	if fmt.Sprint(cfg.FallbackNames()) != "[nmap_service]" {
 		t.Fatalf("fallbacks %v, want only nmap_service", cfg.FallbackNames())
 	}
+	_, err = LoadConfig(envconf.Map(map[string]string{"REGISTRY_URL": "http://lb:s3cret@registry:8888"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "REGISTRY_URL") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v, want REGISTRY_URL with credentials refused, without repeating them", err)
+	}
 	_, err = LoadConfig(envconf.Map(map[string]string{"BREAKER_FAILURES": "0", "REGISTRY_URL": "registry",
 		"HTTP_WRITE_TIMEOUT": "never"}), nil)
 	for _, name := range []string{"BREAKER_FAILURES", "REGISTRY_URL", "HTTP_WRITE_TIMEOUT"} {

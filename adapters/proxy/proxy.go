@@ -285,8 +285,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}()
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
-	p.report(r, c)
 	done = true
+	if c.body.err != nil { // cut short without the panic (outside a server)
+		p.aborted(r, c)
+		return
+	}
+	p.report(r, c)
 }
 
 // report closes the breaker call Allow opened. A client that hung up says

@@ -1,10 +1,12 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -272,5 +274,44 @@ func TestOptionsValidateVia(t *testing.T) {
 	r, _ := routing.New(staticDirectory{}, portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
 	if _, err := proxy.New(proxy.Options{Router: r, Via: "two words"}); err == nil || !strings.Contains(err.Error(), "Via") {
 		t.Fatalf("New with a bad Via = %v", err)
+	}
+}
+
+// An upstream that dies mid-body is the upstream's failure, whether or not
+// ReverseProxy panics to cut the client (it does only under an http.Server;
+// here the handler is called directly).
+func TestUpstreamDyingMidBodyIsServedAs502OutsideAServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+			}
+			conn.Close()
+		}
+	}()
+	obs := &countingObserver{}
+	r, err := routing.New(staticDirectory{"dying_service": {"http://" + ln.Addr().String()}},
+		portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(proxy.Options{Router: r, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v2/dying_service/x", nil))
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if strings.Join(obs.served, ",") != "dying_service:502" {
+		t.Fatalf("served %v, want dying_service:502", obs.served)
 	}
 }

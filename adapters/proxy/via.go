@@ -10,13 +10,19 @@ import (
 // replica of the gateway (an endpoint pointing at the gateway itself) can
 // be counted and stopped.
 func (p *Proxy) setVia(pr *httputil.ProxyRequest) {
-	entry := p.viaEntry[1]
+	i := 1
 	if pr.In.ProtoMajor == 1 && pr.In.ProtoMinor == 0 {
-		entry = p.viaEntry[0]
+		i = 0
 	}
 	h := pr.Out.Header
 	prior := h["Via"]
-	h["Via"] = append(prior[:len(prior):len(prior)], entry)
+	if len(prior) == 0 {
+		// The usual case costs no allocation: a shared one-entry slice,
+		// full to capacity, so any later append copies it.
+		h["Via"] = p.viaEntry[i : i+1 : i+1]
+		return
+	}
+	h["Via"] = append(prior[:len(prior):len(prior)], p.viaEntry[i])
 }
 
 // hops counts the Via entries received by pseudonym: "1.1 name" or

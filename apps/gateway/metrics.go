@@ -14,11 +14,14 @@ import (
 
 // The gateway's metrics (documented in docs/bench-gateway.md too):
 //
-//	gateway_requests_total{service,code}            requests answered; service "" when the name did not resolve
+//	gateway_requests_total{service,code}            requests answered; service "" when the name did not resolve;
+//	                                                a response cut mid-body is 502/504 (upstream) or 499 (client)
 //	gateway_upstream_duration_seconds{service}      time to the upstream's response headers
 //	gateway_cache_hits_total, gateway_cache_misses_total   route cache
 //	gateway_route_source_total{source}              cache, registry, fallback, stale, error
 //	gateway_breaker_state{target}                   0 closed, 1 open, 2 half-open; target "registry" or a service
+//
+// Series of services the router forgot (gone or idle) are deleted (Forgot).
 type stats struct {
 	requests *prometheus.CounterVec
 	upstream *prometheus.HistogramVec

@@ -1,12 +1,10 @@
 package proxy_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -281,25 +279,16 @@ func TestOptionsValidateVia(t *testing.T) {
 // ReverseProxy panics to cut the client (it does only under an http.Server;
 // here the handler is called directly).
 func TestUpstreamDyingMidBodyIsServedAs502OutsideAServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
-				_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
-			}
-			conn.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		_, _ = io.WriteString(w, "short")
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close() // an upstream dying mid-body
 		}
-	}()
+	}))
+	t.Cleanup(up.Close)
 	obs := &countingObserver{}
-	r, err := routing.New(staticDirectory{"dying_service": {"http://" + ln.Addr().String()}},
+	r, err := routing.New(staticDirectory{"dying_service": {up.URL}},
 		portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,54 +102,44 @@ func TestStalledUpstreamBodyIsCutCountedAndReported(t *testing.T) {
 	reg.register(t, "stall_service", "", up.URL, "")
 	gw := newGateway(t, reg.srv.URL, map[string]string{"UPSTREAM_IDLE_TIMEOUT": "300ms", "BREAKER_FAILURES": "1"})
 	getCut(t, gw.url+"/v2/stall_service/file")
-	m := gw.get(t, "/metrics").body
-	for _, want := range []string{`gateway_requests_total{code="504",service="stall_service"} 1`,
-		`gateway_breaker_state{target="stall_service"} 1`} {
+	gw.wantCutCounted(t, "stall_service", http.StatusGatewayTimeout)
+}
+
+// wantCutCounted checks a cut response left one sample with code and
+// opened the service's breaker (BREAKER_FAILURES=1).
+func (g *gateway) wantCutCounted(t *testing.T, service string, code int) {
+	t.Helper()
+	m := g.get(t, "/metrics").body
+	for _, want := range []string{fmt.Sprintf(`gateway_requests_total{code="%d",service=%q} 1`, code, service),
+		fmt.Sprintf(`gateway_breaker_state{target=%q} 1`, service)} {
 		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s:\n%s", want, grep(m, "stall_service"))
+			t.Errorf("metrics lack %s:\n%s", want, grep(m, service))
 		}
 	}
 }
 
-// rawUpstream answers every request with head and then closes the
+// dyingUpstream announces a 1000-byte body, sends 7 bytes and closes the
 // connection: an upstream dying in the middle of its body.
-func rawUpstream(t *testing.T, head string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
-					_, _ = io.WriteString(conn, head)
-				}
-			}()
+func dyingUpstream(t *testing.T) string {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		_, _ = io.WriteString(w, "partial")
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close() // Hijack flushed what was written
 		}
-	}()
-	return "http://" + ln.Addr().String()
+	}))
+	t.Cleanup(up.Close)
+	return up.URL
 }
 
 // Item 10: an upstream dying mid-body leaves a 502 sample and a breaker
 // failure; before, the request vanished from the metrics.
 func TestUpstreamDyingMidBodyIsCountedAndReported(t *testing.T) {
 	reg := newRegistry(t)
-	reg.register(t, "dying_service", "", rawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial"), "")
+	reg.register(t, "dying_service", "", dyingUpstream(t), "")
 	gw := newGateway(t, reg.srv.URL, map[string]string{"BREAKER_FAILURES": "1"})
 	getCut(t, gw.url+"/v2/dying_service/file")
-	m := gw.get(t, "/metrics").body
-	for _, want := range []string{`gateway_requests_total{code="502",service="dying_service"} 1`,
-		`gateway_breaker_state{target="dying_service"} 1`} {
-		if !strings.Contains(m, want) {
-			t.Errorf("metrics lack %s:\n%s", want, grep(m, "dying_service"))
-		}
-	}
+	gw.wantCutCounted(t, "dying_service", http.StatusBadGateway)
 }
 
 // Item 4, client side: a client that stops reading a proxied download is

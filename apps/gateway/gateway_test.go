@@ -462,27 +462,13 @@ func TestMetricsAndHealth(t *testing.T) {
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	reg := newRegistry(t)
-	cfg, err := LoadConfig(envconf.Map(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "REGISTRY_URL": reg.srv.URL}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + addr.String() + "/health")
+	url, stop := runGateway(t, reg.srv.URL, map[string]string{})
+	resp, err := http.Get(url + "/health")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("health: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run after cancel: %v", err)
 	}
 }

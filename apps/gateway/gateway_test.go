@@ -76,11 +76,7 @@ func newGateway(t *testing.T, registryURL string, env map[string]string) *gatewa
 		env = map[string]string{}
 	}
 	env["REGISTRY_URL"] = registryURL
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	cfg, err := LoadConfig(envconf.Map(env), environ)
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,11 +474,7 @@ func TestConfig(t *testing.T) {
 		"NMAP_SERVICE_URL": "http://vertice-nmap:8047", "REGISTRY_URL": "http://registry:8888",
 		"DATABASE_URL": "postgres://x", "lower_URL": "http://x", "CACHE_TTL": "500ms",
 	}
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	cfg, err := LoadConfig(envconf.Map(env), environ)
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
 	if err != nil {
 		t.Fatalf("err = %v: a *_URL variable that is not an http URL must not stop the gateway", err)
 	}
@@ -519,11 +511,7 @@ func TestFallbacksRefuseCredentialsQueryAndFragment(t *testing.T) {
 		"C_SERVICE_URL": "http://10.0.0.5:8080/#f", "D_SERVICE_URL": "http://10.0.0.5:8080/api/../..",
 		"E_SERVICE_URL": "http://:8080", "F_SERVICE_URL": "https://vertice-f:8443/api",
 	}
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	cfg, err := LoadConfig(envconf.Map(env), environ)
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,6 +527,15 @@ func TestFallbacksRefuseCredentialsQueryAndFragment(t *testing.T) {
 	if strings.Contains(warned, "s3cret") {
 		t.Errorf("a warning repeats the credentials:\n%s", warned)
 	}
+}
+
+// environOf is env in os.Environ's form.
+func environOf(env map[string]string) []string {
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func grep(text, substr string) string {

@@ -42,6 +42,10 @@ type Options struct {
 	// Context ends when the server stops: blocking reads then answer at
 	// once, so shutting down never waits for their wait to end.
 	Context context.Context
+	// WriteTimeout is the server's bound on writing an answer (zero: one
+	// minute); a blocking read moves its own write deadline to its wait
+	// plus this.
+	WriteTimeout time.Duration
 }
 
 // Observer learns what the API served, for metrics; the API itself holds
@@ -114,6 +118,9 @@ func New(o Options) http.Handler {
 	}
 	if o.Context == nil {
 		o.Context = context.Background()
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
 	}
 	a := &api{Options: o}
 	r := gin.New()
@@ -214,7 +221,7 @@ func (a *api) lookup(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(p)
+	b, cancel := a.block(c, p)
 	defer cancel()
 	snap, err := a.Registry.Lookup(c.Request.Context(), c.Param("name"), b)
 	var nf *registry.NotFoundError
@@ -235,7 +242,7 @@ func (a *api) list(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(p)
+	b, cancel := a.block(c, p)
 	defer cancel()
 	cat, err := a.Registry.List(c.Request.Context(), b)
 	if err != nil {

@@ -68,11 +68,15 @@ func parseWait(v string) (time.Duration, error) {
 
 // block is the registry's Block for p: it ends at the wait (plus jitter)
 // or when the API's context ends (the server stops), whichever is first.
-func (a *api) block(p blockParams) (registry.Block, context.CancelFunc) {
+// The answer's write deadline moves past the wait.
+func (a *api) block(c *gin.Context, p blockParams) (registry.Block, context.CancelFunc) {
 	if p.index == 0 {
 		return registry.Block{}, func() {}
 	}
 	wait := p.wait + rand.N(p.wait/16+1)
+	// Only a server with a write timeout has a deadline to move; an
+	// httptest recorder, say, has none, and that is not an error.
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + a.WriteTimeout))
 	ctx, cancel := context.WithTimeout(a.Context, wait)
 	return registry.Block{Index: p.index, Until: ctx.Done()}, cancel
 }
@@ -97,7 +101,7 @@ func (a *api) changes(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(p)
+	b, cancel := a.block(c, p)
 	defer cancel()
 	ch, err := a.Registry.Changes(c.Request.Context(), c.QueryArray("service"), b)
 	if err != nil {

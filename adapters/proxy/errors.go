@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vertice/vertice/domain/breaker"
@@ -17,9 +19,15 @@ import (
 // first, as nginx logs it.
 const StatusClientClosed = 499
 
+// StatusLoopDetected answers a request that already went through the
+// gateway Options.MaxHops times (RFC 5842's 508).
+const StatusLoopDetected = http.StatusLoopDetected
+
 var (
 	errBadPath    = errors.New("proxy: path must be /v2/{service}/{path}")
+	errDotSegment = errors.New("proxy: path must not contain . or .. segments")
 	errNoInstance = errors.New("proxy: the registry lists no usable endpoint")
+	errLoop       = errors.New("proxy: forwarding loop")
 )
 
 // registryRetryAfter is what a client is told to wait when neither the
@@ -32,6 +40,10 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, errBadPath), errors.Is(err, routing.ErrUnknownService):
 		return http.StatusNotFound
+	case errors.Is(err, errDotSegment):
+		return http.StatusBadRequest
+	case errors.Is(err, errLoop):
+		return StatusLoopDetected
 	case errors.Is(err, breaker.ErrOpen), errors.Is(err, routing.ErrRegistryUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
@@ -43,19 +55,39 @@ func statusOf(err error) int {
 	}
 }
 
-// detail is the client's message: routing errors explain themselves, while
-// upstream errors carry internal addresses and are only logged.
-func detail(err error, status int, service string) string {
-	switch status {
-	case http.StatusBadGateway:
+// detail is the client's message: stable, written here for each kind of
+// error, never the error's own text when that can carry internals (the
+// registry's address, "dial tcp ..."); fail logs the error itself.
+// Routing's unknown-service errors are the exception: they name only the
+// service and the rule it broke.
+func (p *Proxy) detail(err error, status int, c *call) string {
+	service := ""
+	if c != nil {
+		service = c.name
+	}
+	switch {
+	case status == http.StatusBadGateway:
 		return "upstream " + service + " is unreachable"
-	case http.StatusGatewayTimeout:
+	case status == http.StatusGatewayTimeout:
 		return "upstream " + service + " did not answer in time"
-	}
-	if errors.Is(err, breaker.ErrOpen) {
+	case errors.Is(err, breaker.ErrOpen):
 		return "upstream " + service + " is failing; its circuit breaker is open"
+	case errors.Is(err, routing.ErrRegistryUnavailable):
+		return "cannot route " + service + ": the service registry is unreachable and " +
+			strings.ToUpper(service) + "_URL is not set; retry later"
+	case errors.Is(err, routing.ErrUnknownService):
+		return strings.TrimPrefix(err.Error(), "routing: ")
+	case errors.Is(err, errBadPath):
+		return "no such service path: use " + p.prefix + "{service}/{path} with the service name as registered, unescaped"
+	case errors.Is(err, errDotSegment):
+		return "the path after the service must not contain . or .. segments (escaped or not)"
+	case errors.Is(err, errLoop):
+		return fmt.Sprintf("forwarding loop: the request already went through %s %d times (Via); "+
+			"check the endpoint registered for %s", p.via, p.maxHops, service)
+	case errors.Is(err, errNoInstance):
+		return "the registry lists no usable endpoint for " + service
 	}
-	return err.Error()
+	return "the gateway could not forward the request"
 }
 
 // fail answers err as {"detail": ...}. c may be nil only for errors raised
@@ -68,9 +100,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, c *call, err error)
 	service := ""
 	if c != nil {
 		c.status = status
-		if c.route != nil {
-			service = c.route.Service()
-		}
+		service = c.name
 	}
 	if status == StatusClientClosed {
 		return // nobody is listening
@@ -87,7 +117,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, c *call, err error)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(struct {
 		Detail string `json:"detail"`
-	}{detail(err, status, service)})
+	}{p.detail(err, status, c)})
 }
 
 func (p *Proxy) retryAfter(err error) int {

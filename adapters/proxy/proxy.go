@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vertice/vertice/domain/routing"
@@ -27,8 +28,14 @@ const DefaultPrefix = "/v2/"
 const (
 	DefaultDialTimeout         = 2 * time.Second
 	DefaultTimeout             = 30 * time.Second
+	DefaultIdleTimeout         = 60 * time.Second
 	DefaultMaxIdleConnsPerHost = 512
+	DefaultVia                 = "vertice-gateway"
+	DefaultMaxHops             = 3
 )
+
+// sweepEvery spaces the router's Forget passes (run on cache misses).
+const sweepEvery = time.Second
 
 // Observer learns what the proxy did, for metrics; the proxy itself holds
 // no metrics. Calls happen on the request's goroutine, so keep them cheap.
@@ -38,7 +45,14 @@ type Observer interface {
 	// Served reports a finished request. service is "" when the name did not
 	// resolve (so unknown names cannot inflate label sets); upstream is the
 	// time to the upstream's response headers, zero if none was reached.
+	// A response whose upstream failed after its headers (the client's
+	// connection is then cut) is served with 502, or 504 when the upstream
+	// went silent for Options.IdleTimeout.
 	Served(service string, code int, upstream time.Duration)
+	// Forgot reports that the router dropped a service (the registry no
+	// longer knows it, or nobody routed to it for a while): its label
+	// values can go. A later request for it is Served again as usual.
+	Forgot(service string)
 }
 
 // Options configure a Proxy. Zero values mean the defaults above; a nil
@@ -50,8 +64,26 @@ type Options struct {
 	// DialTimeout bounds connecting to an instance (UPSTREAM_DIAL_TIMEOUT).
 	DialTimeout time.Duration
 	// Timeout bounds the wait for an instance's response headers
-	// (UPSTREAM_TIMEOUT); the body then streams for as long as it takes.
+	// (UPSTREAM_TIMEOUT); the body then streams for as long as it takes,
+	// as long as it keeps moving (IdleTimeout).
 	Timeout time.Duration
+	// IdleTimeout bounds silence on an upstream connection: a read or write
+	// that makes no progress for this long fails (UPSTREAM_IDLE_TIMEOUT).
+	// It is what frees both connections when an upstream stalls mid-body;
+	// keep it above Timeout, which bounds the header wait more precisely.
+	IdleTimeout time.Duration
+	// WriteTimeout, when positive, bounds each write to the client: the
+	// proxy moves the connection's write deadline (the server's
+	// WriteTimeout, HTTP_WRITE_TIMEOUT) forward before every write, so a
+	// long download that keeps moving is not cut, and a client that stops
+	// reading is. Zero leaves the server's deadline alone.
+	WriteTimeout time.Duration
+	// Via is the pseudonym the proxy adds to the Via header of every
+	// request it forwards ("1.1 vertice-gateway"); MaxHops is how many of
+	// its own entries a request may already carry before it is refused with
+	// 508 Loop Detected (an endpoint that points back at the gateway).
+	Via     string
+	MaxHops int
 	// MaxIdleConnsPerHost sizes the keep-alive pool to each instance.
 	MaxIdleConnsPerHost int
 	// TrustForwarded keeps the client's X-Forwarded-For and appends to it;
@@ -70,20 +102,27 @@ func (o Options) Validate() error {
 		return errors.New("proxy: Options.Router is required")
 	case o.Prefix != "" && (!strings.HasPrefix(o.Prefix, "/") || !strings.HasSuffix(o.Prefix, "/")):
 		return fmt.Errorf("proxy: Options.Prefix %q must start and end with /", o.Prefix)
-	case o.DialTimeout < 0, o.Timeout < 0, o.MaxIdleConnsPerHost < 0:
-		return errors.New("proxy: Options.DialTimeout, Timeout and MaxIdleConnsPerHost must not be negative")
+	case o.DialTimeout < 0, o.Timeout < 0, o.IdleTimeout < 0, o.WriteTimeout < 0, o.MaxIdleConnsPerHost < 0, o.MaxHops < 0:
+		return errors.New("proxy: Options.DialTimeout, Timeout, IdleTimeout, WriteTimeout, MaxIdleConnsPerHost and MaxHops must not be negative")
+	case strings.ContainsAny(o.Via, " ,()\t\r\n"):
+		return fmt.Errorf("proxy: Options.Via %q must be one token (no spaces, commas or parentheses)", o.Via)
 	}
 	return nil
 }
 
 // Proxy is an http.Handler for the prefix's paths. Build it with New.
 type Proxy struct {
-	router   *routing.Router
-	prefix   string
-	rp       *httputil.ReverseProxy
-	observer Observer
-	log      *slog.Logger
-	trustXFF bool
+	router    *routing.Router
+	prefix    string
+	rp        *httputil.ReverseProxy
+	observer  Observer
+	log       *slog.Logger
+	trustXFF  bool
+	writeFor  time.Duration
+	via       string    // the pseudonym
+	viaEntry  [2]string // "1.0 via", "1.1 via": what Rewrite appends
+	maxHops   int
+	lastSweep atomic.Int64 // Unix nanoseconds, router clock
 }
 
 // New builds the proxy and its upstream transport.
@@ -92,10 +131,11 @@ func New(o Options) (*Proxy, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	p := &Proxy{router: o.Router, prefix: o.Prefix, observer: o.Observer, log: o.Logger, trustXFF: o.TrustForwarded}
+	p := &Proxy{router: o.Router, prefix: o.Prefix, observer: o.Observer, log: o.Logger, trustXFF: o.TrustForwarded,
+		writeFor: o.WriteTimeout, via: o.Via, viaEntry: [2]string{"1.0 " + o.Via, "1.1 " + o.Via}, maxHops: o.MaxHops}
 	inner := o.Transport
 	if inner == nil {
-		inner = NewTransport(o.DialTimeout, o.Timeout, o.MaxIdleConnsPerHost)
+		inner = NewTransport(o.DialTimeout, o.Timeout, o.IdleTimeout, o.MaxIdleConnsPerHost)
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
@@ -124,8 +164,17 @@ func (o Options) withDefaults() Options {
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	if o.MaxIdleConnsPerHost == 0 {
 		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	if o.Via == "" {
+		o.Via = DefaultVia
+	}
+	if o.MaxHops == 0 {
+		o.MaxHops = DefaultMaxHops
 	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
@@ -137,12 +186,14 @@ func (o Options) withDefaults() Options {
 }
 
 // NewTransport is tuned for many short requests to a few hosts: a deep
-// keep-alive pool per instance, bounded connect and header waits, and no
-// transparent gzip (the client's Accept-Encoding passes through untouched).
-func NewTransport(dial, header time.Duration, idlePerHost int) *http.Transport {
+// keep-alive pool per instance, bounded connect and header waits, no
+// transparent gzip (the client's Accept-Encoding passes through untouched),
+// and, when idle is positive, connections that fail a read or write after
+// idle without progress (see idleConn).
+func NewTransport(dial, header, idle time.Duration, idlePerHost int) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil, // never route upstream traffic through HTTP_PROXY
-		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           idleDialer(&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}, idle),
 		TLSHandshakeTimeout:   dial,
 		ResponseHeaderTimeout: header,
 		ExpectContinueTimeout: time.Second,
@@ -158,6 +209,7 @@ func NewTransport(dial, header time.Duration, idlePerHost int) *http.Transport {
 // call is one request's state, shared by ServeHTTP, Rewrite, the retrying
 // transport and the error handler through the request context.
 type call struct {
+	name     string // the service as requested
 	route    *routing.Route
 	rest     string // path after the service, decoded, starting with "/"
 	rawRest  string // the same, escaped, when the client sent escapes
@@ -166,6 +218,8 @@ type call struct {
 	reached  bool
 	status   int
 	upstream time.Duration
+	w        clientWriter // the client's ResponseWriter, write deadline moving
+	body     upstreamBody // the upstream's response body, read errors kept
 }
 
 type callKey struct{}
@@ -173,37 +227,70 @@ type callKey struct{}
 var calls = sync.Pool{New: func() any { return new(call) }}
 
 // ServeHTTP resolves the service, consults its breaker, and proxies.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	c := calls.Get().(*call)
 	*c = call{}
 	defer calls.Put(c)
-	service, ok := p.split(r, c)
-	if !ok {
-		p.fail(w, r, c, errBadPath)
+	c.w = clientWriter{ResponseWriter: rw, rc: *http.NewResponseController(rw), timeout: p.writeFor}
+	w := &c.w
+	service, err := p.split(r, c)
+	if err != nil {
+		p.fail(w, r, c, err)
 		p.observer.Served("", c.status, 0)
 		return
 	}
 	rt, src, err := p.router.Resolve(r.Context(), service)
 	p.observer.Resolved(src, err)
+	if src != routing.FromCache || err != nil {
+		p.sweep()
+	}
 	if err != nil {
 		p.fail(w, r, c, err)
 		p.observer.Served("", c.status, 0)
 		return
 	}
 	c.route = rt
-	if len(rt.Targets()) == 0 {
-		p.fail(w, r, c, errNoInstance)
-		p.observer.Served(service, c.status, 0)
-		return
-	}
-	if err := rt.Allow(); err != nil {
+	if err := p.preflight(r, rt); err != nil {
 		p.fail(w, r, c, err)
 		p.observer.Served(service, c.status, 0)
 		return
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
-	p.report(r, c)
+	p.forward(w, r, c)
 	p.observer.Served(service, c.status, c.upstream)
+}
+
+// preflight refuses what must not be forwarded: a request that has looped
+// through this gateway too often, a service with no instance, and (last, as
+// it opens a breaker call that report must close) an open breaker.
+func (p *Proxy) preflight(r *http.Request, rt *routing.Route) error {
+	if vias := r.Header["Via"]; len(vias) > 0 && hops(vias, p.via) >= p.maxHops {
+		return errLoop
+	}
+	if len(rt.Targets()) == 0 {
+		return errNoInstance
+	}
+	return rt.Allow()
+}
+
+// forward proxies and reports the outcome to the service's breaker. When
+// the response body fails midway, ReverseProxy panics with
+// http.ErrAbortHandler so that net/http cuts the client's connection; the
+// deferred accounting still runs, and the panic goes on to net/http.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, c *call) {
+	done := false
+	defer func() {
+		if !done {
+			p.aborted(r, c)
+			p.observer.Served(c.route.Service(), c.status, c.upstream)
+		}
+	}()
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	done = true
+	if c.body.err != nil { // cut short without the panic (outside a server)
+		p.aborted(r, c)
+		return
+	}
+	p.report(r, c)
 }
 
 // report closes the breaker call Allow opened. A client that hung up says
@@ -218,25 +305,33 @@ func (p *Proxy) report(r *http.Request, c *call) {
 	}
 }
 
-// split takes the service name and the rest of the path from r.
-func (p *Proxy) split(r *http.Request, c *call) (service string, ok bool) {
-	path, found := strings.CutPrefix(r.URL.Path, p.prefix)
-	if !found || path == "" {
-		return "", false
-	}
-	service, c.rest = path, "/"
-	if i := strings.IndexByte(path, '/'); i >= 0 {
-		service, c.rest = path[:i], path[i:]
-	}
-	if r.URL.RawPath != "" {
-		// Keep the client's escapes (%2F stays %2F); service names have
-		// nothing to escape, so prefix and name have the same length.
-		c.rawRest = "/"
-		if raw := r.URL.RawPath; len(raw) > len(p.prefix)+len(service) {
-			c.rawRest = raw[len(p.prefix)+len(service):]
+// aborted accounts for a response cut after its headers went out: the
+// upstream's fault when reading its body failed while the client was still
+// there (502, or 504 when it went silent), else the client's (499).
+func (p *Proxy) aborted(r *http.Request, c *call) {
+	if err := c.body.err; err != nil && r.Context().Err() == nil {
+		c.status = http.StatusBadGateway
+		if statusOf(err) == http.StatusGatewayTimeout {
+			c.status = http.StatusGatewayTimeout
 		}
+		c.route.Done(false)
+		p.log.Warn("upstream failed mid-response", "service", c.route.Service(), "method", r.Method,
+			"path", r.URL.Path, "status", c.status, "error", err.Error())
+		return
 	}
-	return service, service != ""
+	c.status = StatusClientClosed
+	p.report(r, c)
+}
+
+// sweep lets the router forget gone and idle services, at most once per
+// sweepEvery; it runs on cache misses only, never on the hot path.
+func (p *Proxy) sweep() {
+	now := p.router.Now().UnixNano()
+	last := p.lastSweep.Load()
+	if now-last < int64(sweepEvery) || !p.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	p.router.Forget(p.router.Now(), p.observer.Forgot)
 }
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
@@ -245,6 +340,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	c.tried = append(c.triedBuf[:0], t)
 	target(pr.Out, t, c)
 	setXForwarded(pr, p.trustXFF)
+	p.setVia(pr)
 }
 
 // setXForwarded does what pr.SetXForwarded does, after copying the client's
@@ -273,29 +369,16 @@ func setXForwarded(pr *httputil.ProxyRequest, trust bool) {
 	h["X-Forwarded-Proto"] = v[2:3:3]
 }
 
-// target points out at t, keeping the path after the service and the
-// query string. The Host header becomes the instance's, as with SetURL;
-// X-Forwarded-Host keeps the client's.
-func target(out *http.Request, t *routing.Target, c *call) {
-	base := t.URL
-	out.URL.Scheme, out.URL.Host, out.Host = base.Scheme, base.Host, ""
-	out.URL.Path = joinPath(base.Path, c.rest)
-	out.URL.RawPath = ""
-	if c.rawRest != "" {
-		out.URL.RawPath = joinPath(base.EscapedPath(), c.rawRest)
-	}
-}
-
-func joinPath(base, rest string) string {
-	if base == "" || base == "/" {
-		return rest
-	}
-	return strings.TrimSuffix(base, "/") + rest
-}
-
+// modifyResponse records the status and watches the body for a failure
+// midway. A 101's body is the upgraded connection itself, which
+// ReverseProxy needs unwrapped.
 func modifyResponse(resp *http.Response) error {
 	if c, ok := resp.Request.Context().Value(callKey{}).(*call); ok {
 		c.status = resp.StatusCode
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			c.body.ReadCloser = resp.Body
+			resp.Body = &c.body
+		}
 	}
 	return nil
 }
@@ -309,5 +392,6 @@ type nopObserver struct{}
 
 func (nopObserver) Resolved(routing.Source, error)    {}
 func (nopObserver) Served(string, int, time.Duration) {}
+func (nopObserver) Forgot(string)                     {}
 
 var _ http.Handler = (*Proxy)(nil)

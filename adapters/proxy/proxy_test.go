@@ -195,6 +195,7 @@ type countingObserver struct {
 }
 
 func (o *countingObserver) Resolved(routing.Source, error) {}
+func (o *countingObserver) Forgot(string)                  {}
 func (o *countingObserver) Served(service string, code int, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -219,5 +220,87 @@ func TestObserverSeesStatusAndHidesUnknownNames(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	if _, err := proxy.New(proxy.Options{}); err == nil || !strings.Contains(err.Error(), "Router") {
 		t.Fatalf("New without Router = %v", err)
+	}
+}
+
+func TestAddsViaAndRefusesRequestsThatLooped(t *testing.T) {
+	vias := make(chan []string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		vias <- r.Header.Values("Via")
+	}))
+	t.Cleanup(up.Close)
+	var hits atomic.Int32
+	counted := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(counted.Close)
+	gw := newGateway(t, staticDirectory{"nmap_service": {up.URL}, "loop_service": {counted.URL}},
+		proxy.Options{Via: "edge", MaxHops: 2})
+
+	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/v2/nmap_service/x", nil)
+	req.Header.Set("Via", "1.1 cdn (squid)")
+	if resp, body := get(t, req); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if got := strings.Join(<-vias, ", "); got != "1.1 cdn (squid), 1.1 edge" {
+		t.Fatalf("upstream saw Via %q, want the client's entry and ours", got)
+	}
+	for _, tc := range []struct {
+		via  []string
+		code int
+	}{
+		{[]string{"1.1 edge"}, http.StatusOK},
+		{[]string{"1.1 edge, HTTP/1.1 other", "1.0 other2 (x)"}, http.StatusOK},
+		{[]string{"1.1 edge, HTTP/1.1 edge (comment)"}, http.StatusLoopDetected},
+		{[]string{"1.1 edge", "1.1 a, 1.1 edge"}, http.StatusLoopDetected},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, gw.URL+"/v2/loop_service/x", nil)
+		for _, v := range tc.via {
+			req.Header.Add("Via", v)
+		}
+		resp, body := get(t, req)
+		var d struct{ Detail string }
+		_ = json.Unmarshal(body, &d)
+		if resp.StatusCode != tc.code || (tc.code != 200 && !strings.Contains(d.Detail, "loop")) {
+			t.Errorf("Via %q: %d %s, want %d", tc.via, resp.StatusCode, body, tc.code)
+		}
+	}
+	if hits.Load() != 2 {
+		t.Fatalf("%d requests reached the upstream, want the 2 under the limit", hits.Load())
+	}
+}
+
+func TestOptionsValidateVia(t *testing.T) {
+	r, _ := routing.New(staticDirectory{}, portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
+	if _, err := proxy.New(proxy.Options{Router: r, Via: "two words"}); err == nil || !strings.Contains(err.Error(), "Via") {
+		t.Fatalf("New with a bad Via = %v", err)
+	}
+}
+
+// An upstream that dies mid-body is the upstream's failure, whether or not
+// ReverseProxy panics to cut the client (it does only under an http.Server;
+// here the handler is called directly).
+func TestUpstreamDyingMidBodyIsServedAs502OutsideAServer(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		_, _ = io.WriteString(w, "short")
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close() // an upstream dying mid-body
+		}
+	}))
+	t.Cleanup(up.Close)
+	obs := &countingObserver{}
+	r, err := routing.New(staticDirectory{"dying_service": {up.URL}},
+		portstest.NewFakeClock(time.Unix(0, 0)), nil, routing.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(proxy.Options{Router: r, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v2/dying_service/x", nil))
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if strings.Join(obs.served, ",") != "dying_service:502" {
+		t.Fatalf("served %v, want dying_service:502", obs.served)
 	}
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vertice/vertice/adapters/proxy"
 	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/domain/routing"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/serve/graceful"
 )
 
 // Config is the gateway's configuration, read from the environment.
@@ -33,6 +37,23 @@ type Config struct {
 	DialTimeout time.Duration
 	// UpstreamTimeout bounds the wait for response headers (UPSTREAM_TIMEOUT, 30 s).
 	UpstreamTimeout time.Duration
+	// UpstreamIdleTimeout bounds silence on an upstream connection once a
+	// response is under way, e.g. a body that stalls (UPSTREAM_IDLE_TIMEOUT,
+	// 60 s); idle pooled connections are closed after it too.
+	UpstreamIdleTimeout time.Duration
+	// ForgetAfter is how long a service nobody routes to keeps its router
+	// state and metric series (ROUTE_FORGET_AFTER, 10 min; 0s: never).
+	// Services the registry says are gone are forgotten at once.
+	ForgetAfter time.Duration
+	// MaxHops is how many times a request may already have passed through
+	// the gateway (its Via entries) before it is answered 508
+	// (GATEWAY_MAX_HOPS, 3).
+	MaxHops int
+	// HTTP bounds the gateway's own server: HTTP_READ_HEADER_TIMEOUT,
+	// HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT (per write for proxied
+	// responses), HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
+	// HTTP_SHUTDOWN_GRACE.
+	HTTP graceful.Settings
 	// EjectAfter connection failures in a row take an instance out of
 	// rotation for EjectFor (UPSTREAM_EJECT_AFTER 3, UPSTREAM_EJECT_FOR 10 s).
 	EjectAfter int
@@ -42,8 +63,12 @@ type Config struct {
 	TrustForwarded bool
 	// Fallbacks maps service names to URLs, from every <SERVICE_NAME in
 	// upper case>_URL variable (NMAP_SERVICE_URL=http://vertice-nmap:8047),
-	// except the gateway's own settings (REGISTRY_URL).
+	// except the gateway's own settings (REGISTRY_URL), whose value is a
+	// plain http(s) URL (see fallbacks).
 	Fallbacks map[string]string
+	// Warnings name the *_URL variables that were not taken as fallbacks,
+	// and why, for the log at start.
+	Warnings []string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
 }
@@ -56,43 +81,53 @@ var notFallbacks = map[string]bool{"REGISTRY_URL": true, "REDIS_URL": true}
 func LoadConfig(lookup envconf.Lookup, environ []string) (Config, error) {
 	r := envconf.New(lookup)
 	c := Config{
-		Addr:            r.String("GATEWAY_ADDR", ":8000"),
-		RegistryURL:     r.String("REGISTRY_URL", "http://vertice-register-lb:80"),
-		RegistryTimeout: r.Duration("REGISTRY_TIMEOUT", 2*time.Second),
-		CacheTTL:        r.Duration("CACHE_TTL", 5*time.Second),
-		BreakerFailures: r.Int("BREAKER_FAILURES", 3, 1, 1000),
-		BreakerOpen:     r.Duration("BREAKER_OPEN", 30*time.Second),
-		StaleFor:        staleFor(r),
-		DialTimeout:     r.Duration("UPSTREAM_DIAL_TIMEOUT", 2*time.Second),
-		UpstreamTimeout: r.Duration("UPSTREAM_TIMEOUT", 30*time.Second),
-		EjectAfter:      r.Int("UPSTREAM_EJECT_AFTER", 3, 1, 1000),
-		EjectFor:        r.Duration("UPSTREAM_EJECT_FOR", 10*time.Second),
-		TrustForwarded:  r.String("TRUST_FORWARDED_FOR", "false") == "true",
-		LogLevel:        r.String("LOG_LEVEL", "info"),
+		Addr:                r.String("GATEWAY_ADDR", ":8000"),
+		RegistryURL:         r.String("REGISTRY_URL", "http://vertice-register-lb:80"),
+		RegistryTimeout:     r.Duration("REGISTRY_TIMEOUT", 2*time.Second),
+		CacheTTL:            r.Duration("CACHE_TTL", 5*time.Second),
+		BreakerFailures:     r.Int("BREAKER_FAILURES", 3, 1, 1000),
+		BreakerOpen:         r.Duration("BREAKER_OPEN", 30*time.Second),
+		StaleFor:            orNever(r, "ROUTE_STALE_TTL", routing.DefaultStaleFor),
+		DialTimeout:         r.Duration("UPSTREAM_DIAL_TIMEOUT", 2*time.Second),
+		UpstreamTimeout:     r.Duration("UPSTREAM_TIMEOUT", 30*time.Second),
+		UpstreamIdleTimeout: r.Duration("UPSTREAM_IDLE_TIMEOUT", proxy.DefaultIdleTimeout),
+		ForgetAfter:         orNever(r, "ROUTE_FORGET_AFTER", routing.DefaultForgetAfter),
+		MaxHops:             r.Int("GATEWAY_MAX_HOPS", proxy.DefaultMaxHops, 1, 20),
+		HTTP:                graceful.Load(r),
+		EjectAfter:          r.Int("UPSTREAM_EJECT_AFTER", 3, 1, 1000),
+		EjectFor:            r.Duration("UPSTREAM_EJECT_FOR", 10*time.Second),
+		TrustForwarded:      r.String("TRUST_FORWARDED_FOR", "false") == "true",
+		LogLevel:            r.String("LOG_LEVEL", "info"),
 	}
-	if !httpURL(c.RegistryURL) {
-		r.Fail("REGISTRY_URL", "must be an absolute http(s) URL (e.g. http://vertice-register-lb:80)")
+	if problem := urlProblem(c.RegistryURL); problem != "" {
+		// Ours for certain, so an error; the value is logged at start, so
+		// credentials are refused, and a query or fragment would break the
+		// lookup paths appended to it.
+		r.Fail("REGISTRY_URL", problem+": it must be a plain absolute http(s) URL (e.g. http://vertice-register-lb:80)")
 	}
-	c.Fallbacks = fallbacks(r, environ)
+	c.Fallbacks, c.Warnings = fallbacks(r, environ)
 	return c, r.Err()
 }
 
-// staleFor allows "0s" to turn stale answers off; routing reads a negative
-// value as "never".
-func staleFor(r *envconf.Reader) time.Duration {
-	v := r.String("ROUTE_STALE_TTL", "60")
-	if d, err := envconf.ParseDuration(v); err == nil && d == 0 {
+// orNever reads a duration that "0" (or "0s") turns off; routing reads a
+// negative value as "never".
+func orNever(r *envconf.Reader, name string, def time.Duration) time.Duration {
+	if d, err := envconf.ParseDuration(r.String(name, "")); err == nil && d == 0 {
 		return -1
 	}
-	return r.Duration("ROUTE_STALE_TTL", 60*time.Second)
+	return r.Duration(name, def)
 }
 
-// fallbacks collects <SERVICE>_URL variables. A name that is not a valid
-// service name in upper case is not a fallback and is ignored; a fallback
-// whose value is not an http(s) URL is an error, since it would route
-// nowhere.
-func fallbacks(r *envconf.Reader, environ []string) map[string]string {
+// fallbacks collects <SERVICE>_URL variables. Only a name that is a valid
+// service name in upper case can be a fallback, and only when its value is
+// a plain absolute http(s) URL: no credentials, query, fragment or dot
+// segments. Any other such variable (DATABASE_URL=postgres://..., a
+// SENTRY_URL with a key in it) is not plausibly a route: it is ignored
+// with a warning naming it, never an error, so an unrelated variable in
+// the environment cannot stop the gateway. Values are never logged.
+func fallbacks(r *envconf.Reader, environ []string) (map[string]string, []string) {
 	out := map[string]string{}
+	var warnings []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		prefix, ok := strings.CutSuffix(name, "_URL")
@@ -104,13 +139,32 @@ func fallbacks(r *envconf.Reader, environ []string) map[string]string {
 			continue
 		}
 		v := r.String(name, "")
-		if !httpURL(v) {
-			r.Fail(name, "must be an absolute http(s) URL for fallback routing (e.g. "+name+"=http://vertice-nmap:8047)")
+		if problem := urlProblem(v); problem != "" {
+			warnings = append(warnings, name+" is not used as a fallback route for "+service+": "+problem)
 			continue
 		}
 		out[service] = v
 	}
-	return out
+	sort.Strings(warnings)
+	return out, warnings
+}
+
+// urlProblem says why v cannot be a registry or fallback URL, or "".
+func urlProblem(v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+		return "its value is not an absolute http(s) URL (e.g. http://vertice-nmap:8047)"
+	case u.User != nil:
+		return "its URL carries credentials (user:password@)"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "its URL has a query string"
+	case u.Fragment != "" || strings.Contains(v, "#"):
+		return "its URL has a fragment"
+	case slices.Contains(strings.Split(u.Path, "/"), ".."), slices.Contains(strings.Split(u.Path, "/"), "."):
+		return "its URL path has . or .. segments"
+	}
+	return ""
 }
 
 // FallbackNames lists the services with a fallback URL, sorted, for logs.
@@ -121,9 +175,4 @@ func (c Config) FallbackNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func httpURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

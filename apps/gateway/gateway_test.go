@@ -76,11 +76,7 @@ func newGateway(t *testing.T, registryURL string, env map[string]string) *gatewa
 		env = map[string]string{}
 	}
 	env["REGISTRY_URL"] = registryURL
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	cfg, err := LoadConfig(envconf.Map(env), environ)
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,27 +458,13 @@ func TestMetricsAndHealth(t *testing.T) {
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	reg := newRegistry(t)
-	cfg, err := LoadConfig(envconf.Map(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "REGISTRY_URL": reg.srv.URL}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + addr.String() + "/health")
+	url, stop := runGateway(t, reg.srv.URL, map[string]string{})
+	resp, err := http.Get(url + "/health")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("health: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run after cancel: %v", err)
 	}
 }
@@ -492,31 +474,68 @@ func TestConfig(t *testing.T) {
 		"NMAP_SERVICE_URL": "http://vertice-nmap:8047", "REGISTRY_URL": "http://registry:8888",
 		"DATABASE_URL": "postgres://x", "lower_URL": "http://x", "CACHE_TTL": "500ms",
 	}
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	cfg, err := LoadConfig(envconf.Map(env), environ)
-	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
-		t.Fatalf("err = %v, want DATABASE_URL named (a fallback that is not http)", err)
-	}
-	delete(env, "DATABASE_URL")
-	cfg, err = LoadConfig(envconf.Map(env), environ[:0])
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("err = %v: a *_URL variable that is not an http URL must not stop the gateway", err)
+	}
+	if fmt.Sprint(cfg.FallbackNames()) != "[nmap_service]" || len(cfg.Warnings) != 1 ||
+		!strings.Contains(cfg.Warnings[0], "DATABASE_URL") || strings.Contains(cfg.Warnings[0], "postgres") {
+		t.Fatalf("fallbacks %v, warnings %q: want nmap_service only and DATABASE_URL named without its value",
+			cfg.FallbackNames(), cfg.Warnings)
 	}
 	if cfg.Addr != ":8000" || cfg.CacheTTL != 500*time.Millisecond || cfg.BreakerFailures != 3 ||
-		cfg.BreakerOpen != 30*time.Second || len(cfg.Fallbacks) != 0 {
+		cfg.BreakerOpen != 30*time.Second || cfg.MaxHops != 3 || cfg.UpstreamIdleTimeout != time.Minute ||
+		cfg.ForgetAfter != 10*time.Minute || cfg.HTTP.MaxHeaderBytes != 64<<10 {
 		t.Fatalf("config %+v", cfg)
 	}
 	cfg, _ = LoadConfig(envconf.Map(env), []string{"NMAP_SERVICE_URL=x", "REGISTRY_URL=x", "lower_URL=x"})
 	if fmt.Sprint(cfg.FallbackNames()) != "[nmap_service]" {
 		t.Fatalf("fallbacks %v, want only nmap_service", cfg.FallbackNames())
 	}
-	_, err = LoadConfig(envconf.Map(map[string]string{"BREAKER_FAILURES": "0", "REGISTRY_URL": "registry"}), nil)
-	if err == nil || !strings.Contains(err.Error(), "BREAKER_FAILURES") || !strings.Contains(err.Error(), "REGISTRY_URL") {
-		t.Fatalf("err = %v, want both bad variables named", err)
+	_, err = LoadConfig(envconf.Map(map[string]string{"REGISTRY_URL": "http://lb:s3cret@registry:8888"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "REGISTRY_URL") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v, want REGISTRY_URL with credentials refused, without repeating them", err)
 	}
+	_, err = LoadConfig(envconf.Map(map[string]string{"BREAKER_FAILURES": "0", "REGISTRY_URL": "registry",
+		"HTTP_WRITE_TIMEOUT": "never"}), nil)
+	for _, name := range []string{"BREAKER_FAILURES", "REGISTRY_URL", "HTTP_WRITE_TIMEOUT"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("err = %v, want %s named", err, name)
+		}
+	}
+}
+
+func TestFallbacksRefuseCredentialsQueryAndFragment(t *testing.T) {
+	env := map[string]string{
+		"A_SERVICE_URL": "http://admin:s3cret@10.0.0.5:8080", "B_SERVICE_URL": "http://10.0.0.5:8080/?x=1",
+		"C_SERVICE_URL": "http://10.0.0.5:8080/#f", "D_SERVICE_URL": "http://10.0.0.5:8080/api/../..",
+		"E_SERVICE_URL": "http://:8080", "F_SERVICE_URL": "https://vertice-f:8443/api",
+	}
+	cfg, err := LoadConfig(envconf.Map(env), environOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.FallbackNames()) != "[f_service]" {
+		t.Fatalf("fallbacks %v, want only f_service", cfg.FallbackNames())
+	}
+	warned := strings.Join(cfg.Warnings, "\n")
+	for _, name := range []string{"A_SERVICE_URL", "B_SERVICE_URL", "C_SERVICE_URL", "D_SERVICE_URL", "E_SERVICE_URL"} {
+		if !strings.Contains(warned, name) {
+			t.Errorf("no warning names %s:\n%s", name, warned)
+		}
+	}
+	if strings.Contains(warned, "s3cret") {
+		t.Errorf("a warning repeats the credentials:\n%s", warned)
+	}
+}
+
+// environOf is env in os.Environ's form.
+func environOf(env map[string]string) []string {
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func grep(text, substr string) string {

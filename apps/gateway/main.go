@@ -47,10 +47,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "registry", cfg.RegistryURL,
 		"cache_ttl", cfg.CacheTTL.String(), "fallbacks", cfg.FallbackNames())
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	return graceful.Run(ctx, ln, app.handler, log)
+	return graceful.Serve(ctx, ln, app.handler, log, cfg.HTTP)
 }

@@ -14,11 +14,14 @@ import (
 
 // The gateway's metrics (documented in docs/bench-gateway.md too):
 //
-//	gateway_requests_total{service,code}            requests answered; service "" when the name did not resolve
+//	gateway_requests_total{service,code}            requests answered; service "" when the name did not resolve;
+//	                                                a response cut mid-body is 502/504 (upstream) or 499 (client)
 //	gateway_upstream_duration_seconds{service}      time to the upstream's response headers
 //	gateway_cache_hits_total, gateway_cache_misses_total   route cache
 //	gateway_route_source_total{source}              cache, registry, fallback, stale, error
 //	gateway_breaker_state{target}                   0 closed, 1 open, 2 half-open; target "registry" or a service
+//
+// Series of services the router forgot (gone or idle) are deleted (Forgot).
 type stats struct {
 	requests *prometheus.CounterVec
 	upstream *prometheus.HistogramVec
@@ -113,6 +116,21 @@ func (s *stats) observer(service string) prometheus.Observer {
 	}
 	o, _ := s.observers.LoadOrStore(service, s.upstream.WithLabelValues(service))
 	return o.(prometheus.Observer)
+}
+
+// Forgot drops a service's series: the router forgot it (gone from the
+// registry, or idle), and a series per service ever seen would grow
+// forever. The breaker gauge needs nothing: it lists the router's services.
+func (s *stats) Forgot(service string) {
+	s.observers.Delete(service)
+	s.counters.Range(func(k, _ any) bool {
+		if k.(served).service == service {
+			s.counters.Delete(k)
+		}
+		return true
+	})
+	s.requests.DeletePartialMatch(prometheus.Labels{"service": service})
+	s.upstream.DeleteLabelValues(service)
 }
 
 var _ proxy.Observer = (*stats)(nil)

@@ -25,8 +25,9 @@ type app struct {
 
 func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	dir, err := directory.New(cfg.RegistryURL, &http.Client{
-		Timeout:   cfg.RegistryTimeout,
-		Transport: proxy.NewTransport(cfg.RegistryTimeout, cfg.RegistryTimeout, 16),
+		Timeout: cfg.RegistryTimeout,
+		// The client's Timeout bounds each whole lookup: no idle bound needed.
+		Transport: proxy.NewTransport(cfg.RegistryTimeout, cfg.RegistryTimeout, 0, 16),
 	})
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	bs := breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen}
 	router, err := routing.New(dir, clock, fallbackOf(cfg.Fallbacks), routing.Settings{
 		CacheTTL: cfg.CacheTTL, StaleFor: cfg.StaleFor, Registry: bs, Upstream: bs,
-		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor,
+		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor, ForgetAfter: cfg.ForgetAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -47,6 +48,7 @@ func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	}
 	p, err := proxy.New(proxy.Options{
 		Router: router, DialTimeout: cfg.DialTimeout, Timeout: cfg.UpstreamTimeout,
+		IdleTimeout: cfg.UpstreamIdleTimeout, WriteTimeout: cfg.HTTP.WriteTimeout, MaxHops: cfg.MaxHops,
 		TrustForwarded: cfg.TrustForwarded, Observer: stats, Logger: log,
 	})
 	if err != nil {

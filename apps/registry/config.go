@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/serve/graceful"
 )
 
 // Config is the registry's configuration, read from the environment.
@@ -40,6 +41,11 @@ type Config struct {
 	BreakerOpen     time.Duration
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
+	// HTTP bounds the registry's server: HTTP_READ_HEADER_TIMEOUT,
+	// HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT (a blocking read extends its
+	// own by its wait), HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
+	// HTTP_SHUTDOWN_GRACE.
+	HTTP graceful.Settings
 }
 
 // LoadConfig reads the environment and reports every bad variable at once.
@@ -59,6 +65,7 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
 		LogLevel:        r.String("LOG_LEVEL", "info"),
+		HTTP:            graceful.Load(r),
 	}
 	c.validate(r)
 	return c, r.Err()

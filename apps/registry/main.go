@@ -54,5 +54,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	return graceful.Run(ctx, ln, app.handler, log)
+	return graceful.Serve(ctx, ln, app.handler, log, cfg.HTTP)
 }

@@ -226,3 +226,16 @@ func TestShutdownAnswersWaitingRequests(t *testing.T) {
 		t.Fatal("no graceful shutdown")
 	}
 }
+
+// TestBlockingReadOutlivesTheWriteTimeout: a blocking read waits longer
+// than HTTP_WRITE_TIMEOUT and still gets its answer: it moves its own
+// write deadline past its wait.
+func TestBlockingReadOutlivesTheWriteTimeout(t *testing.T) {
+	base := startRegistry(t, registryEnv("", "HTTP_WRITE_TIMEOUT", "500ms"))
+	_, _, idx := get(t, base+"/services")
+	start := time.Now()
+	code, _, got := get(t, fmt.Sprintf("%s/services?index=%d&wait=1500ms", base, idx))
+	if code != 200 || got != idx || time.Since(start) < 1500*time.Millisecond {
+		t.Fatalf("answered %d index %d after %s; want 200 with index %d after the whole wait", code, got, time.Since(start), idx)
+	}
+}

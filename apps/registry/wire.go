@@ -64,6 +64,9 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger:   log,
 		Context:  ctx,
+		// A blocking read's answer is written after its wait: its write
+		// deadline moves past the wait by the usual write timeout.
+		WriteTimeout: cfg.HTTP.WriteTimeout,
 	})
 	return &app{handler: h, background: st.run(log), close: st.close}, nil
 }

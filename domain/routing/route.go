@@ -21,6 +21,8 @@ type service struct {
 	breaker *breaker.Breaker
 	next    atomic.Uint64
 	answer  atomic.Pointer[Route] // the registry's last answer
+	used    atomic.Int64          // Unix nanoseconds of the last Resolve, to the second
+	gone    atomic.Bool           // the registry said it does not know the service
 
 	mu       sync.Mutex
 	health   map[string]*health // by endpoint
@@ -28,7 +30,17 @@ type service struct {
 }
 
 func newService(name string, r *Router) *service {
-	return &service{name: name, router: r, breaker: breaker.New(r.set.Upstream), health: map[string]*health{}}
+	s := &service{name: name, router: r, breaker: breaker.New(r.set.Upstream), health: map[string]*health{}}
+	s.used.Store(r.clock.Now().UnixNano())
+	return s
+}
+
+// touch records a use at now. It writes at most once a second, so the hot
+// path only reads a cache line every request shares.
+func (s *service) touch(now time.Time) {
+	if n := now.UnixNano(); n-s.used.Load() >= int64(time.Second) {
+		s.used.Store(n)
+	}
 }
 
 // health is one instance's passive-ejection state, kept across refreshes.
@@ -88,6 +100,7 @@ func (s *service) install(list []catalog.Instance, now time.Time) *Route {
 		}
 	}
 	s.answer.Store(rt)
+	s.gone.Store(false)
 	return rt
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -94,12 +95,17 @@ func New(dir ports.Directory, clock ports.Clock, fallback Fallback, s Settings) 
 func (r *Router) Resolve(ctx context.Context, name string) (*Route, Source, error) {
 	now := r.clock.Now()
 	if rt := r.fresh(name, now); rt != nil {
+		rt.svc.touch(now)
 		return rt, FromCache, nil
 	}
 	if err := catalog.ValidateServiceName(name); err != nil {
 		return nil, 0, fmt.Errorf("%w: %v", ErrUnknownService, err)
 	}
-	return r.shared(ctx, name)
+	rt, src, err := r.shared(ctx, name)
+	if rt != nil {
+		rt.svc.touch(now)
+	}
+	return rt, src, err
 }
 
 func (r *Router) service(name string) *service {
@@ -185,7 +191,8 @@ func (r *Router) unknown(name string, now time.Time) (*Route, Source, error) {
 		}
 	}
 	if s := r.service(name); s != nil {
-		s.answer.Store(nil) // the service is gone; forget it
+		s.answer.Store(nil) // the service is gone; Forget drops the rest
+		s.gone.Store(true)
 	}
 	return nil, 0, fmt.Errorf("%w: %q is not registered and %s_URL is not set", ErrUnknownService, name, upper(name))
 }
@@ -214,6 +221,44 @@ func (r *Router) States(now time.Time, visit func(target string, st breaker.Stat
 	defer r.mu.RUnlock()
 	for name, s := range r.services {
 		visit(name, s.breaker.State(now))
+	}
+}
+
+// Forget drops what the router remembers about services the registry said
+// it does not know, and about services not routed for Settings.ForgetAfter,
+// and calls forgot with each name (so metrics can drop their series too).
+// Without it the router would keep a breaker and instance health for every
+// service ever routed. Callers run it now and then (the proxy does so on
+// cache misses, at most once a second); a service routed again afterwards
+// starts afresh.
+func (r *Router) Forget(now time.Time, forgot func(service string)) {
+	cutoff := int64(math.MinInt64)
+	if r.set.ForgetAfter > 0 {
+		cutoff = now.Add(-r.set.ForgetAfter).UnixNano()
+	}
+	stale := func(s *service) bool { return s.gone.Load() || s.used.Load() < cutoff }
+	var names []string
+	r.mu.RLock() // usually nothing is due: find that out without blocking Resolve
+	for name, s := range r.services {
+		if stale(s) {
+			names = append(names, name)
+		}
+	}
+	r.mu.RUnlock()
+	if len(names) == 0 {
+		return
+	}
+	forgotten := names[:0]
+	r.mu.Lock()
+	for _, name := range names {
+		if s, ok := r.services[name]; ok && stale(s) {
+			delete(r.services, name)
+			forgotten = append(forgotten, name)
+		}
+	}
+	r.mu.Unlock()
+	for _, name := range forgotten {
+		forgot(name)
 	}
 }
 

@@ -414,3 +414,42 @@ func TestSettingsValidateNamesTheField(t *testing.T) {
 		t.Fatalf("zero Settings invalid: %v", err)
 	}
 }
+
+func TestForgetDropsGoneAndIdleServices(t *testing.T) {
+	f := newFixture(t, nil, routing.Settings{ForgetAfter: 10 * time.Minute, CacheTTL: 5 * time.Second})
+	for _, name := range []string{"gone_service", "idle_service", "busy_service"} {
+		f.dir.services[name] = []catalog.Instance{inst("a", "http://10.0.0.1:80", "")}
+		f.resolve(t, name)
+	}
+	delete(f.dir.services, "gone_service") // deregistered
+	f.clock.Advance(6 * time.Second)
+	if _, _, err := f.router.Resolve(context.Background(), "gone_service"); !errors.Is(err, routing.ErrUnknownService) {
+		t.Fatalf("gone_service after deregistration: %v", err)
+	}
+	var forgot []string
+	f.router.Forget(f.clock.Now(), func(s string) { forgot = append(forgot, s) })
+	if fmt.Sprint(forgot) != "[gone_service]" {
+		t.Fatalf("forgot %v, want only the service the registry no longer knows", forgot)
+	}
+	for range 4 { // busy_service keeps being routed; idle_service is not
+		f.clock.Advance(3 * time.Minute)
+		f.resolve(t, "busy_service")
+	}
+	forgot = nil
+	f.router.Forget(f.clock.Now(), func(s string) { forgot = append(forgot, s) })
+	if fmt.Sprint(forgot) != "[idle_service]" {
+		t.Fatalf("forgot %v after 12 idle minutes, want [idle_service]", forgot)
+	}
+	var targets []string
+	f.router.States(f.clock.Now(), func(target string, _ breaker.State) { targets = append(targets, target) })
+	if fmt.Sprint(targets) != "[registry busy_service]" {
+		t.Fatalf("breakers still reported: %v", targets)
+	}
+}
+
+func TestForgetNeverDropsIdleServicesWhenDisabled(t *testing.T) {
+	f := newFixture(t, nil, routing.Settings{ForgetAfter: -1}, inst("a", "http://10.0.0.1:80", ""))
+	f.resolve(t, "nmap_service")
+	f.clock.Advance(24 * time.Hour)
+	f.router.Forget(f.clock.Now(), func(s string) { t.Errorf("forgot %s with ForgetAfter < 0", s) })
+}

@@ -21,6 +21,8 @@ const (
 	DefaultStaleFor   = 60 * time.Second
 	DefaultEjectAfter = 3
 	DefaultEjectFor   = 10 * time.Second
+	// DefaultForgetAfter is how long an unused service is remembered.
+	DefaultForgetAfter = 10 * time.Minute
 )
 
 // Settings tune a Router. Zero values mean the defaults above; the breakers'
@@ -40,6 +42,12 @@ type Settings struct {
 	// out of rotation; EjectFor is for how long.
 	EjectAfter int
 	EjectFor   time.Duration
+	// ForgetAfter is how long the router remembers a service nobody routes
+	// to (its breaker, instance health and last answer); Forget drops it
+	// after that. Negative means never (services the registry says are gone
+	// are still forgotten). Keep it above StaleFor, or an idle service loses
+	// its stale answer early.
+	ForgetAfter time.Duration
 }
 
 // Validate names the first field that cannot be used.
@@ -72,6 +80,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.EjectFor == 0 {
 		s.EjectFor = DefaultEjectFor
+	}
+	if s.ForgetAfter == 0 {
+		s.ForgetAfter = DefaultForgetAfter
 	}
 	s.Registry, s.Upstream = s.Registry.WithDefaults(), s.Upstream.WithDefaults()
 	return s

@@ -139,7 +139,7 @@ func BareProxy(addr, upstream string) error {
 		return err
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = proxy.NewTransport(proxy.DefaultDialTimeout, proxy.DefaultTimeout, proxy.DefaultMaxIdleConnsPerHost)
+	rp.Transport = proxy.NewTransport(proxy.DefaultDialTimeout, proxy.DefaultTimeout, proxy.DefaultIdleTimeout, proxy.DefaultMaxIdleConnsPerHost)
 	return (&http.Server{Addr: addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second}).ListenAndServe()
 }
 

@@ -77,18 +77,6 @@ func appDirs() ([]string, error) {
 	return apps, nil
 }
 
-// Lint fails when gofmt would change a file or go vet finds a problem.
-func Lint() error {
-	out, err := sh.Output("gofmt", "-l", ".")
-	if err != nil {
-		return err
-	}
-	if out != "" {
-		return fmt.Errorf("gofmt would change:\n%s", out)
-	}
-	return sh.RunV("go", "vet", "./...")
-}
-
 // All runs lint and every test layer: unit, contract, component, e2e,
 // chaos and the compose smoke test. The images are built once up front so
 // the container suites reuse them.

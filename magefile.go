@@ -21,6 +21,7 @@ import (
 	"github.com/vertice/vertice/internal/testkit/compose"
 	"github.com/vertice/vertice/internal/testkit/debian"
 	"github.com/vertice/vertice/internal/testkit/images"
+	"github.com/vertice/vertice/internal/testkit/lint"
 	"github.com/vertice/vertice/internal/testkit/local"
 )
 
@@ -63,16 +64,19 @@ func Build(ctx context.Context) error {
 	return nil
 }
 
-// Lint fails when gofmt would change a file or go vet finds a problem.
-func Lint() error {
-	out, err := sh.Output("gofmt", "-l", ".")
-	if err != nil {
-		return err
+// Lint fails when gofmt would change a file, when go vet or staticcheck
+// finds a problem, or when govulncheck finds a vulnerability our code
+// reaches that is not accepted with a reason (internal/testkit/lint).
+func Lint() error { return lint.Run() }
+
+// Fuzz runs every fuzz target for FUZZ_TIME each (default 30s), one after
+// another: on demand, never in CI (the seed corpora run with the tests).
+func Fuzz() error {
+	fuzzTime := os.Getenv("FUZZ_TIME")
+	if fuzzTime == "" {
+		fuzzTime = "30s"
 	}
-	if out != "" {
-		return fmt.Errorf("gofmt would change:\n%s", out)
-	}
-	return sh.RunV("go", "vet", "./...")
+	return lint.Fuzz(fuzzTime)
 }
 
 // Run builds and starts, on this machine: the registry on the in-memory

@@ -5,6 +5,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/vertice/vertice/domain/catalog"
@@ -16,7 +17,25 @@ var (
 	ErrNotFound = errors.New("registry: not found")
 	// ErrUnavailable: the backend cannot answer now; the caller may retry later.
 	ErrUnavailable = errors.New("registry: store unavailable")
+	// ErrLimit: the write would take a service past a bound the store was
+	// built with (a *LimitError says which).
+	ErrLimit = errors.New("registry: limit reached")
 )
+
+// LimitError refuses a Put that would give a service more live instances
+// than Limit. It unwraps to ErrLimit.
+type LimitError struct {
+	Service string
+	Limit   int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("service %q already has %d live instances, the most one service may have; "+
+		"deregister one, or register again with the instance_id of a live one", e.Service, e.Limit)
+}
+
+// Unwrap lets errors.Is(err, ErrLimit) hold.
+func (e *LimitError) Unwrap() error { return ErrLimit }
 
 // Clock tells the time. Tests pass a fake one and move it by hand.
 type Clock interface {
@@ -37,7 +56,10 @@ func (SystemClock) Now() time.Time { return time.Now() }
 type Store interface {
 	// Put stores inst, replacing the instance with the same service name and
 	// instance ID; the service's index moves. Change.Created is true when no
-	// live instance had that key.
+	// live instance had that key. A store built with a bound on instances
+	// per service refuses, with a *LimitError and storing nothing, a Put
+	// that would add a live instance beyond it (replacing one is allowed);
+	// it checks atomically with the write.
 	Put(ctx context.Context, inst catalog.Instance) (catalog.Change, error)
 	// Renew restarts the lease of a live instance at the store's Now and
 	// returns it; ErrNotFound when the instance is absent or expired. No

@@ -49,6 +49,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ports.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ports.ErrLimit):
+		return http.StatusConflict
 	case errors.Is(err, ports.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	default:

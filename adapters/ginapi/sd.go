@@ -3,6 +3,7 @@ package ginapi
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -18,6 +19,13 @@ type targetGroup struct {
 
 // Label names under __meta_ are dropped after relabelling unless a
 // relabel_config keeps them; service and instance_id are kept as they are.
+//
+// Metadata is a client's to choose, so it only ever appears as
+// __meta_vertice_metadata_<key>: never as a label Prometheus acts on
+// (__address__, __metrics_path__, __param_*, __scheme__), nor as job,
+// instance or one of ours. Which of them become labels is the scrape
+// config's choice (monitoring/prometheus/prometheus.yml keeps an
+// allowlist).
 const metaPrefix = "__meta_vertice_"
 
 // prometheusSD serves GET /v1/sd/prometheus: one target group per live
@@ -36,22 +44,35 @@ func (a *api) prometheusSD(c *gin.Context) {
 }
 
 func sdGroup(in catalog.Instance) targetGroup {
+	target, scheme, endpoint := in.Endpoint, "http", in.Endpoint
+	if u, err := url.Parse(in.Endpoint); err == nil {
+		target, scheme = u.Host, u.Scheme
+		// Registration refuses credentials in endpoints; an instance
+		// stored before that rule must not hand them to every scraper.
+		u.User = nil
+		endpoint = u.String()
+	}
 	labels := map[string]string{
 		"service":                      in.ServiceName,
 		"instance_id":                  in.InstanceID,
-		metaPrefix + "endpoint":        in.Endpoint,
+		metaPrefix + "endpoint":        endpoint,
 		metaPrefix + "health_endpoint": in.HealthEndpoint,
 		metaPrefix + "healthy":         boolLabel(in.Healthy()),
+		"__scheme__":                   scheme,
 	}
-	for k, v := range in.Metadata {
-		labels[metaPrefix+"metadata_"+labelName(k)] = v
+	// Keys that map onto one label name (a.b and a_b) are decided in
+	// key order, the first one winning, so the answer is stable.
+	keys := make([]string, 0, len(in.Metadata))
+	for k := range in.Metadata {
+		keys = append(keys, k)
 	}
-	target := in.Endpoint
-	scheme := "http"
-	if u, err := url.Parse(in.Endpoint); err == nil {
-		target, scheme = u.Host, u.Scheme
+	slices.Sort(keys)
+	for _, k := range keys {
+		name := metaPrefix + "metadata_" + labelName(k)
+		if _, taken := labels[name]; !taken {
+			labels[name] = in.Metadata[k]
+		}
 	}
-	labels["__scheme__"] = scheme
 	return targetGroup{Targets: []string{target}, Labels: labels}
 }
 

@@ -86,7 +86,7 @@ func setIndex(c *gin.Context, index uint64) {
 	c.Header(IndexHeader, strconv.FormatUint(max(index, 1), 10))
 }
 
-// changesJSON is GET /v1/catalog/indexes: see registry.Changes.
+// changesJSON is GET /v1/catalog/indexes: see catalog.Changes.
 type changesJSON struct {
 	Services map[string]uint64 `json:"services"`
 	Removed  map[string]uint64 `json:"removed"`

@@ -17,19 +17,35 @@ import (
 type Store struct {
 	clock ports.Clock
 	*view.Table
-	forgotAt atomic.Int64 // Unix nanoseconds of the last Forget
+	forgotAt     atomic.Int64 // Unix nanoseconds of the last Forget
+	maxInstances int
 }
+
+// Option tunes New.
+type Option func(*Store)
+
+// WithMaxInstances bounds the live instances of one service (see
+// ports.Store.Put); zero or less means no bound.
+func WithMaxInstances(n int) Option { return func(s *Store) { s.maxInstances = n } }
 
 // New returns an empty store that judges expiry by clock. Its indexes
 // start at the clock's time (catalog.NextIndex), so a restarted registry
 // does not hand out indexes below its previous life's.
-func New(clock ports.Clock) *Store {
-	return &Store{clock: clock, Table: view.New(catalog.NextIndex(0, clock.Now()))}
+func New(clock ports.Clock, opts ...Option) *Store {
+	s := &Store{clock: clock, Table: view.New(catalog.NextIndex(0, clock.Now()))}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Put implements ports.Store.
 func (s *Store) Put(_ context.Context, in catalog.Instance) (catalog.Change, error) {
-	return s.Table.Put(in, s.clock.Now()), nil
+	ch, ok := s.Table.PutWithin(in, s.clock.Now(), s.maxInstances)
+	if !ok {
+		return ch, &ports.LimitError{Service: in.ServiceName, Limit: s.maxInstances}
+	}
+	return ch, nil
 }
 
 // Renew implements ports.Store.

@@ -53,9 +53,11 @@ func newReplica(t *testing.T, addr, notifyAddr, prefix string, clock ports.Clock
 	return newReplicaOn(t, redisClient(t, addr), redisClient(t, notifyAddr), prefix, clock)
 }
 
-func newReplicaOn(t *testing.T, client, notifyClient redis.UniversalClient, prefix string, clock ports.Clock) *replica {
+func newReplicaOn(t *testing.T, client, notifyClient redis.UniversalClient, prefix string, clock ports.Clock,
+	opts ...redisstore.Option) *replica {
 	t.Helper()
-	store, err := redisstore.New(client, clock, redisstore.WithPrefix(prefix), redisstore.WithTimeout(300*time.Millisecond))
+	opts = append([]redisstore.Option{redisstore.WithPrefix(prefix), redisstore.WithTimeout(300 * time.Millisecond)}, opts...)
+	store, err := redisstore.New(client, clock, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +106,10 @@ func TestContractOnRedis(t *testing.T) {
 	})
 	portstest.RunWatcher(t, func(t *testing.T, clock ports.Clock) portstest.WatchedStore {
 		return newReplica(t, addr, addr, uniquePrefix(), clock)
+	})
+	portstest.RunStoreLimit(t, func(t *testing.T, clock ports.Clock, maxInstances int) ports.Store {
+		return newReplicaOn(t, redisClient(t, addr), redisClient(t, addr), uniquePrefix(), clock,
+			redisstore.WithMaxInstances(maxInstances))
 	})
 }
 

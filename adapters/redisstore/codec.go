@@ -22,6 +22,14 @@ const (
 	fLastHeartbeat = "last_heartbeat_ns"
 	fTTL           = "ttl_ns"
 	fExpiry        = "exp_us"
+	// fDefaultID is "1" when the client gave no instance ID (see
+	// catalog.Registration.DefaultID), else "0". A hash written before
+	// the field existed has none and reads as "0": an instance a
+	// heartbeat must name. A v1 client, whose heartbeats name only the
+	// service, then gets a 404 once and registers again, which writes
+	// the field; an instance with its own ID is never renewed by a
+	// name-only heartbeat, whatever its age.
+	fDefaultID = "default_id"
 )
 
 // encode flattens an instance into HSET field/value pairs.
@@ -40,13 +48,22 @@ func encode(in catalog.Instance) ([]any, error) {
 		fLastHeartbeat, strconv.FormatInt(in.LastHeartbeat.UnixNano(), 10),
 		fTTL, strconv.FormatInt(int64(in.TTL), 10),
 		fExpiry, strconv.FormatInt(in.ExpiresAt().UnixMicro(), 10),
+		fDefaultID, flag(in.DefaultID),
 	}, nil
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // fieldValues are the hash fields decode reads; absent ones are "".
 type fieldValues struct {
 	service, id, endpoint, health, metadata string
 	registeredAt, lastHeartbeat, ttl        string
+	defaultID                               string
 }
 
 func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
@@ -54,6 +71,7 @@ func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
 	in.InstanceID = f.id
 	in.Endpoint = f.endpoint
 	in.HealthEndpoint = f.health
+	in.DefaultID = f.defaultID == "1"
 	if in.Metadata, err = decodeMetadata(f.metadata); err != nil {
 		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
 	}
@@ -88,7 +106,7 @@ func decodeMetadata(s string) (map[string]string, error) {
 
 // instanceFields are the fields decodeFields reads, in its order; Instances
 // asks for them by name (HMGET).
-var instanceFields = [...]string{fService, fInstanceID, fEndpoint, fHealth, fMetadata, fRegisteredAt, fLastHeartbeat, fTTL}
+var instanceFields = [...]string{fService, fInstanceID, fEndpoint, fHealth, fMetadata, fRegisteredAt, fLastHeartbeat, fTTL, fDefaultID}
 
 // instanceFieldArgs is instanceFields as script arguments.
 var instanceFieldArgs = func() []any {
@@ -123,6 +141,6 @@ func decodeFields(reply any) (in catalog.Instance, ok bool, err error) {
 		return in, false, nil
 	}
 	f := fieldValues{service: v[0], id: v[1], endpoint: v[2], health: v[3], metadata: v[4],
-		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7]}
+		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7], defaultID: v[8]}
 	return f.instance()
 }

@@ -24,6 +24,7 @@ func decode(h map[string]string) (in catalog.Instance, ok bool, err error) {
 	in.InstanceID = h[fInstanceID]
 	in.Endpoint = h[fEndpoint]
 	in.HealthEndpoint = h[fHealth]
+	in.DefaultID = h[fDefaultID] == "1"
 	if err := json.Unmarshal([]byte(h[fMetadata]), &in.Metadata); err != nil {
 		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
 	}
@@ -146,4 +147,39 @@ func BenchmarkMetadata(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDefaultIDField: whether the client named its instance survives the
+// hash (issue 12, item 11), and a hash written before the field existed
+// reads as an instance a heartbeat must name.
+func TestDefaultIDField(t *testing.T) {
+	for _, derived := range []bool{true, false} {
+		in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "h:1", Endpoint: "http://h:1",
+			HealthEndpoint: "/health", DefaultID: derived}, time.Unix(1761310133, 0), time.Minute)
+		fields, err := encode(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := map[string]string{}
+		for i := 0; i < len(fields); i += 2 {
+			h[fields[i].(string)] = fields[i+1].(string)
+		}
+		reply := func() []any {
+			out := make([]any, len(instanceFields))
+			for i, f := range instanceFields {
+				if v, ok := h[f]; ok {
+					out[i] = v
+				}
+			}
+			return out
+		}
+		got, ok, err := decodeFields(reply())
+		if err != nil || !ok || got.DefaultID != derived {
+			t.Fatalf("DefaultID %v came back as %v (%v, %v)", derived, got.DefaultID, ok, err)
+		}
+		delete(h, fDefaultID) // as written before the field existed
+		if got, ok, err := decodeFields(reply()); err != nil || !ok || got.DefaultID {
+			t.Fatalf("an old hash must read as DefaultID false, got %v (%v, %v)", got.DefaultID, ok, err)
+		}
+	}
 }

@@ -66,24 +66,31 @@ local function catalog(ck, chan, svc, now, kind, idx, latest, first)
 end
 `
 
-// putScript replaces one instance and moves the service's index.
+// putScript replaces one instance and moves the service's index, unless
+// the instance would be a new live one of a service that has max of them
+// already: then it changes nothing and answers {-2}. The check and the
+// write are one script, so concurrent registrations never overshoot.
 //
 // KEYS: instance hash, service ids, service index[, services, catalog
 // index, removed, leases, sequence].
 // ARGV: now_us, exp_us, pexpire_ms, instance ID, service, channel,
-// grace_ms, given index (0: allocate), then hash field/value pairs.
+// grace_ms, max live instances (0: no bound), given index (0: allocate),
+// then hash field/value pairs.
 // Returns {existed, prev index, index, kind, latest, first, catalog index
-// if it moved}, or {-1} when the given index is refused.
+// if it moved}, {-1} when the given index is refused, or {-2} when the
+// service is full.
 var putScript = redis.NewScript(prelude + `
 local now = tonumber(ARGV[1])
-local prev, idx = svcIndex(KEYS[3], tonumber(ARGV[8]), KEYS[8], now)
-if idx < 0 then return {-1} end
 local live = redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[1], '+inf')
 local old = redis.call('HGET', KEYS[1], 'exp_us')
 local existed = 0
 if old and tonumber(old) > now then existed = 1 end
+local cap = tonumber(ARGV[8])
+if existed == 0 and cap > 0 and live >= cap then return {-2} end
+local prev, idx = svcIndex(KEYS[3], tonumber(ARGV[9]), KEYS[8], now)
+if idx < 0 then return {-1} end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])

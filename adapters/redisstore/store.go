@@ -74,6 +74,8 @@ type Store struct {
 	channel string
 	// forgotAt is when this store last forgot old removals (Unix ns).
 	forgotAt atomic.Int64
+	// maxInstances bounds the live instances of a service (0: none).
+	maxInstances int
 }
 
 // Option tunes New.
@@ -87,6 +89,11 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 // ContextTimeoutEnabled must be on for the bound to cut a blocked read
 // (NewClient sets it).
 func WithTimeout(d time.Duration) Option { return func(s *Store) { s.timeout = d } }
+
+// WithMaxInstances bounds the live instances of one service (see
+// ports.Store.Put): the put script checks it atomically with the write.
+// Zero or less means no bound.
+func WithMaxInstances(n int) Option { return func(s *Store) { s.maxInstances = n } }
 
 // New returns a store over client that judges expiry by clock.
 func New(client redis.UniversalClient, clock ports.Clock, opts ...Option) (*Store, error) {

@@ -23,6 +23,9 @@ func TestStoreContract(t *testing.T) {
 	portstest.RunStore(t, func(t *testing.T, clock ports.Clock) ports.Store {
 		return newStore(t, client, clock)
 	})
+	portstest.RunStoreLimit(t, func(t *testing.T, clock ports.Clock, maxInstances int) ports.Store {
+		return newStore(t, client, clock, redisstore.WithMaxInstances(maxInstances))
+	})
 }
 
 const ttl = 60 * time.Second
@@ -317,5 +320,8 @@ func TestStoreContractOnCluster(t *testing.T) {
 	}
 	portstest.RunStore(t, func(t *testing.T, clock ports.Clock) ports.Store {
 		return newStore(t, client, clock)
+	})
+	portstest.RunStoreLimit(t, func(t *testing.T, clock ports.Clock, maxInstances int) ports.Store {
+		return newStore(t, client, clock, redisstore.WithMaxInstances(maxInstances))
 	})
 }

@@ -29,11 +29,14 @@ func (s *Store) Put(ctx context.Context, in catalog.Instance) (catalog.Change, e
 		return catalog.Change{}, err
 	}
 	args := []any{now.UnixMicro(), in.ExpiresAt().UnixMicro(), leaseMillis(in.ExpiresAt().Sub(now)),
-		in.InstanceID, in.ServiceName, s.channel, idsGrace}
+		in.InstanceID, in.ServiceName, s.channel, idsGrace, max(s.maxInstances, 0)}
 	keys := s.keys(s.instanceKey(in.ServiceName, in.InstanceID), s.idsKey(in.ServiceName), s.serviceIndexKey(in.ServiceName))
 	r, err := s.indexed(ctx, putScript, keys, args, fields, 7)
 	if err != nil {
 		return catalog.Change{}, unavailable("put", err)
+	}
+	if full(r) {
+		return catalog.Change{}, &ports.LimitError{Service: in.ServiceName, Limit: s.maxInstances}
 	}
 	ch := catalog.Change{Created: r[0] == 0, Prev: uint64(r[1]), Index: uint64(r[2]), Catalog: uint64(r[6])}
 	err = s.afterScript(ctx, in.ServiceName, now, effect{kind: r[3], index: r[2], latest: r[4], first: r[5]}, &ch)
@@ -126,14 +129,15 @@ func (s *Store) afterScript(ctx context.Context, service string, now time.Time, 
 	return nil
 }
 
-// ints reads a script's reply of n integers, or the refusal {-1}.
+// ints reads a script's reply of n integers, or the refusals {-1} (the
+// index given) and {-2} (the service is full).
 func ints(cmd *redis.Cmd, n int) ([]int64, error) {
 	reply, err := cmd.Slice()
 	if err != nil {
 		return nil, err
 	}
-	if len(reply) == 1 && reply[0] == int64(-1) {
-		return []int64{-1}, nil
+	if len(reply) == 1 && (reply[0] == int64(-1) || reply[0] == int64(-2)) {
+		return []int64{reply[0].(int64)}, nil
 	}
 	if len(reply) != n {
 		return nil, fmt.Errorf("redisstore: script answered %d values, want %d", len(reply), n)
@@ -151,3 +155,6 @@ func ints(cmd *redis.Cmd, n int) ([]int64, error) {
 
 // refused says a script refused the index given to it.
 func refused(r []int64) bool { return len(r) == 1 && r[0] == -1 }
+
+// full says putScript refused a new instance of a full service.
+func full(r []int64) bool { return len(r) == 1 && r[0] == -2 }

@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve/graceful"
 )
@@ -46,26 +47,43 @@ type Config struct {
 	// own by its wait), HTTP_IDLE_TIMEOUT, HTTP_MAX_HEADER_BYTES,
 	// HTTP_SHUTDOWN_GRACE.
 	HTTP graceful.Settings
+	// MaxInstancesPerService bounds the live instances of one service
+	// (REGISTRY_MAX_INSTANCES_PER_SERVICE, default 100): one more is a
+	// 409. With the metadata bound, it keeps one service's lookup answer
+	// well under a megabyte.
+	MaxInstancesPerService int
+	// MaxMetadataBytes bounds one instance's metadata, keys and values
+	// added up (REGISTRY_MAX_METADATA_BYTES, default 4096): more is a 400.
+	MaxMetadataBytes int
 }
+
+// Defaults of the limits on what one service may store.
+const (
+	DefaultMaxInstancesPerService = 100
+	DefaultMaxMetadataBytes       = catalog.DefaultMaxMetadataBytes
+)
 
 // LoadConfig reads the environment and reports every bad variable at once.
 func LoadConfig(lookup envconf.Lookup) (Config, error) {
 	r := envconf.New(lookup)
 	c := Config{
-		Addr:            r.String("REGISTRY_ADDR", ":8888"),
-		TTL:             r.Duration("REGISTRY_TTL", 60*time.Second),
-		Token:           r.String("REGISTRY_TOKEN", ""),
-		RedisURL:        r.String("REDIS_URL", ""),
-		SentinelAddrs:   r.List("REDIS_SENTINEL_ADDRS"),
-		MasterName:      r.String("REDIS_MASTER_NAME", ""),
-		ClusterAddrs:    r.List("REDIS_CLUSTER_ADDRS"),
-		RedisNotifyURL:  r.String("REDIS_NOTIFY_URL", ""),
-		StaleCacheTTL:   r.Duration("STALE_CACHE_TTL", 60*time.Second),
-		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
-		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
-		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
-		LogLevel:        r.String("LOG_LEVEL", "info"),
-		HTTP:            graceful.Load(r),
+		Addr:                   r.String("REGISTRY_ADDR", ":8888"),
+		TTL:                    r.Duration("REGISTRY_TTL", 60*time.Second),
+		Token:                  r.String("REGISTRY_TOKEN", ""),
+		RedisURL:               r.String("REDIS_URL", ""),
+		SentinelAddrs:          r.List("REDIS_SENTINEL_ADDRS"),
+		MasterName:             r.String("REDIS_MASTER_NAME", ""),
+		ClusterAddrs:           r.List("REDIS_CLUSTER_ADDRS"),
+		RedisNotifyURL:         r.String("REDIS_NOTIFY_URL", ""),
+		StaleCacheTTL:          r.Duration("STALE_CACHE_TTL", 60*time.Second),
+		RedisTimeout:           r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
+		BreakerFailures:        r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
+		BreakerOpen:            r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
+		LogLevel:               r.String("LOG_LEVEL", "info"),
+		HTTP:                   graceful.Load(r),
+		MaxInstancesPerService: r.Int("REGISTRY_MAX_INSTANCES_PER_SERVICE", DefaultMaxInstancesPerService, 1, 100_000),
+		// A body is at most ginapi.MaxBodyBytes, so more could never be sent.
+		MaxMetadataBytes: r.Int("REGISTRY_MAX_METADATA_BYTES", DefaultMaxMetadataBytes, 64, 60<<10),
 	}
 	c.validate(r)
 	return c, r.Err()

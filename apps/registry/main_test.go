@@ -18,8 +18,24 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8888" || c.TTL != 60*time.Second || c.StaleCacheTTL != 60*time.Second || c.Backend() != "memory" {
+	if c.Addr != ":8888" || c.TTL != 60*time.Second || c.StaleCacheTTL != 60*time.Second || c.Backend() != "memory" ||
+		c.MaxInstancesPerService != 100 || c.MaxMetadataBytes != 4096 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigLimits(t *testing.T) {
+	c, err := LoadConfig(envconf.Map(map[string]string{
+		"REGISTRY_MAX_INSTANCES_PER_SERVICE": "7", "REGISTRY_MAX_METADATA_BYTES": "1024"}))
+	if err != nil || c.MaxInstancesPerService != 7 || c.MaxMetadataBytes != 1024 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = LoadConfig(envconf.Map(map[string]string{
+		"REGISTRY_MAX_INSTANCES_PER_SERVICE": "0", "REGISTRY_MAX_METADATA_BYTES": "1MB"}))
+	for _, want := range []string{"REGISTRY_MAX_INSTANCES_PER_SERVICE", "REGISTRY_MAX_METADATA_BYTES"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v should name %s", err, want)
+		}
 	}
 }
 
@@ -46,7 +62,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 // TestRunServesAndShutsDown starts the wired registry on a free port and
 // stops it the way SIGTERM does (context cancel).
 func TestRunServesAndShutsDown(t *testing.T) {
-	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REGISTRY_TTL": "2s"}))
+	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REGISTRY_TTL": "2s",
+		"REGISTRY_MAX_INSTANCES_PER_SERVICE": "1"}))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -64,6 +81,13 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		`{"service_name":"my_service","endpoint":"http://vertice-my-service:8080"}`))
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("register: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// The limits are wired: a second instance of the service is refused.
+	resp, err = http.Post(base+"/register", "application/json", strings.NewReader(
+		`{"service_name":"my_service","endpoint":"http://vertice-my-service-2:8080"}`))
+	if err != nil || resp.StatusCode != http.StatusConflict {
+		t.Fatalf("register beyond REGISTRY_MAX_INSTANCES_PER_SERVICE: %v %v", resp, err)
 	}
 	resp.Body.Close()
 	resp, err = http.Get(base + "/metrics")

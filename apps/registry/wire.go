@@ -20,6 +20,7 @@ import (
 	"github.com/vertice/vertice/adapters/redisstore"
 	"github.com/vertice/vertice/adapters/resilient"
 	"github.com/vertice/vertice/domain/breaker"
+	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
 	"github.com/vertice/vertice/ports"
 )
@@ -49,7 +50,8 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := registry.New(st.store, st.watch, clock, cfg.TTL)
+	svc := registry.New(st.store, st.watch, clock, cfg.TTL,
+		registry.WithLimits(catalog.Limits{MetadataBytes: cfg.MaxMetadataBytes}))
 	reg, stats, err := newMetrics(svc, st.guarded)
 	if err != nil {
 		st.close()
@@ -77,7 +79,7 @@ func newStores(cfg Config, clock ports.Clock, log *slog.Logger) (*stores, error)
 		Backend: cfg.Backend(),
 	}
 	if cfg.Backend() == "memory" {
-		mem := memstore.New(clock)
+		mem := memstore.New(clock, memstore.WithMaxInstances(cfg.MaxInstancesPerService))
 		// The memory store never fails, but the breaker's gauges and
 		// /health read the same on every backend.
 		guarded, err := resilient.New(mem, clock, settings)
@@ -111,7 +113,8 @@ func newRedisStores(cfg Config, clock ports.Clock, settings resilient.Settings, 
 			notifyClient.Close()
 		}
 	}
-	raw, err := redisstore.New(client, clock, redisstore.WithTimeout(cfg.RedisTimeout))
+	raw, err := redisstore.New(client, clock, redisstore.WithTimeout(cfg.RedisTimeout),
+		redisstore.WithMaxInstances(cfg.MaxInstancesPerService))
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("redis store: %w", err)

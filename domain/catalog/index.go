@@ -97,3 +97,20 @@ func (c Catalog) MaxIndex() uint64 {
 	}
 	return m
 }
+
+// Changes is the change feed's answer: which services of a set moved
+// after the index a client gave.
+type Changes struct {
+	// Index is the feed's index: the highest index among the set's
+	// services (any service's when the set is empty).
+	Index uint64
+	// Services are the live services of the set whose index is above the
+	// client's (all of them when Complete), with their index.
+	Services []ServiceIndex
+	// Removed are the set's services removed after the client's index.
+	Removed []ServiceIndex
+	// Complete says Services lists every live service of the set: the
+	// client's index was 0 or older than what the registry remembers of
+	// removals, so whatever it knows and is not listed is gone.
+	Complete bool
+}

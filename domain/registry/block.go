@@ -40,31 +40,14 @@ func (s *Service) block(ctx context.Context, b Block, read func() (uint64, error
 	}
 }
 
-// Changes is the change feed's answer: which services of the set moved
-// after the index the client gave.
-type Changes struct {
-	// Index is the feed's index: the highest index among the set's
-	// services (any service's when the set is empty).
-	Index uint64
-	// Services are the live services of the set whose index is above the
-	// client's (all of them when Complete), with their index.
-	Services []catalog.ServiceIndex
-	// Removed are the set's services removed after the client's index.
-	Removed []catalog.ServiceIndex
-	// Complete says Services lists every live service of the set: the
-	// client's index was 0 or older than what the registry remembers of
-	// removals, so whatever it knows and is not listed is gone.
-	Complete bool
-}
-
 // Changes answers the change feed: one request that waits until any of
 // set (or any service, when set is empty) changes after b.Index, and says
 // which. A router watching a thousand services holds one of these rather
 // than a thousand blocking lookups.
-func (s *Service) Changes(ctx context.Context, set []string, b Block) (Changes, error) {
+func (s *Service) Changes(ctx context.Context, set []string, b Block) (catalog.Changes, error) {
 	for _, name := range set {
 		if err := catalog.ValidateServiceName(name); err != nil {
-			return Changes{}, err
+			return catalog.Changes{}, err
 		}
 	}
 	var only map[string]bool // nil: every service
@@ -83,7 +66,7 @@ func (s *Service) Changes(ctx context.Context, set []string, b Block) (Changes, 
 		return feedIndex(cat, only), err
 	}, func(uint64) (<-chan struct{}, func()) { return s.watch.WaitAny(global) })
 	if err != nil {
-		return Changes{}, err
+		return catalog.Changes{}, err
 	}
 	return changesAfter(cat, only, b.Index), nil
 }
@@ -106,9 +89,9 @@ func feedIndex(cat catalog.Catalog, only map[string]bool) uint64 {
 	return m
 }
 
-func changesAfter(cat catalog.Catalog, only map[string]bool, after uint64) Changes {
+func changesAfter(cat catalog.Catalog, only map[string]bool, after uint64) catalog.Changes {
 	in := func(name string) bool { return only == nil || only[name] }
-	out := Changes{Index: feedIndex(cat, only), Complete: after < cat.Since}
+	out := catalog.Changes{Index: feedIndex(cat, only), Complete: after < cat.Since}
 	for _, si := range cat.Services {
 		if in(si.Name) && (out.Complete || si.Index > after) {
 			out.Services = append(out.Services, si)

@@ -18,19 +18,32 @@ const DefaultTTL = 60 * time.Second
 
 // Service runs the use cases. Build it with New.
 type Service struct {
-	store ports.Store
-	watch ports.Watcher
-	clock ports.Clock
-	ttl   time.Duration
+	store  ports.Store
+	watch  ports.Watcher
+	clock  ports.Clock
+	ttl    time.Duration
+	limits catalog.Limits
 }
+
+// Option tunes New.
+type Option func(*Service)
+
+// WithLimits sets what one registration may carry (zero fields: the
+// defaults). The number of instances per service is the store's to bound,
+// atomically with the write.
+func WithLimits(l catalog.Limits) Option { return func(s *Service) { s.limits = l } }
 
 // New returns the use cases over store. ttl zero means DefaultTTL. watch
 // tells blocking reads when indexes move; nil means reads never block.
-func New(store ports.Store, watch ports.Watcher, clock ports.Clock, ttl time.Duration) *Service {
+func New(store ports.Store, watch ports.Watcher, clock ports.Clock, ttl time.Duration, opts ...Option) *Service {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Service{store: store, watch: watch, clock: clock, ttl: ttl}
+	s := &Service{store: store, watch: watch, clock: clock, ttl: ttl}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // Now is the clock the use cases judge leases by, for rendering ttl_remaining.
@@ -39,7 +52,7 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // Register validates r and stores a fresh lease. created is false when a
 // live instance with the same key was replaced.
 func (s *Service) Register(ctx context.Context, r catalog.Registration) (catalog.Instance, bool, error) {
-	r, err := r.Normalize()
+	r, err := r.NormalizeWithin(s.limits)
 	if err != nil {
 		return catalog.Instance{}, false, err
 	}
@@ -51,10 +64,13 @@ func (s *Service) Register(ctx context.Context, r catalog.Registration) (catalog
 	return in, ch.Created, nil
 }
 
-// Heartbeat renews one instance, or every live instance of the service when
-// instanceID is empty (the seed's clients send only service_name). It
-// returns the renewed instances, best first; ports.ErrNotFound tells the
-// caller to register again.
+// Heartbeat renews one instance, or, when instanceID is empty (the v1
+// API's clients send only service_name), every live instance of the
+// service that was registered without an instance ID (DefaultID): an
+// instance registered with its own ID is renewed only by heartbeats that
+// name it, so a name-only heartbeat cannot keep another sidecar's crashed
+// instance alive. It returns the renewed instances, best first;
+// ports.ErrNotFound tells the caller to register again.
 func (s *Service) Heartbeat(ctx context.Context, service, instanceID string) ([]catalog.Instance, error) {
 	if err := validateKey(service, instanceID); err != nil {
 		return nil, err
@@ -76,6 +92,9 @@ func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Insta
 	}
 	renewed := make([]catalog.Instance, 0, len(snap.Instances))
 	for _, in := range snap.Instances {
+		if !in.DefaultID {
+			continue // its owner heartbeats it by ID
+		}
 		r, err := s.store.Renew(ctx, service, in.InstanceID)
 		if errors.Is(err, ports.ErrNotFound) {
 			continue // expired or deleted between the two calls
@@ -86,7 +105,7 @@ func (s *Service) renewAll(ctx context.Context, service string) ([]catalog.Insta
 		renewed = append(renewed, r)
 	}
 	if len(renewed) == 0 {
-		return nil, &NotFoundError{Service: service, Index: snap.Index}
+		return nil, &NotFoundError{Service: service, Index: snap.Index, NamedOnly: len(snap.Instances) > 0}
 	}
 	catalog.SortPreferred(renewed)
 	return renewed, nil
@@ -173,9 +192,16 @@ type NotFoundError struct {
 	Service    string
 	InstanceID string
 	Index      uint64
+	// NamedOnly: a name-only heartbeat found only instances registered
+	// with their own instance_id, which it does not renew.
+	NamedOnly bool
 }
 
 func (e *NotFoundError) Error() string {
+	if e.NamedOnly {
+		return fmt.Sprintf("service %q has no instance registered without an instance_id; "+
+			"a heartbeat must name the instance_id it registered with", e.Service)
+	}
 	if e.InstanceID != "" {
 		return fmt.Sprintf("instance %q of service %q is not registered (never registered, expired or deregistered)",
 			e.InstanceID, e.Service)

@@ -51,11 +51,16 @@ func TestRegisterInvalidStoresNothing(t *testing.T) {
 	}
 }
 
-func TestHeartbeatWithoutInstanceRenewsAll(t *testing.T) {
+// v1 clients register without instance_id and heartbeat by name: every
+// such instance of the service is renewed.
+func TestHeartbeatWithoutInstanceRenewsV1Instances(t *testing.T) {
 	svc, clock := setup()
 	ctx := context.Background()
-	svc.Register(ctx, reg("a"))
-	svc.Register(ctx, reg("b"))
+	for _, host := range []string{"http://a:1", "http://b:1"} {
+		if _, _, err := svc.Register(ctx, catalog.Registration{ServiceName: "nmap_service", Endpoint: host}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	clock.Advance(50 * time.Second)
 	list, err := svc.Heartbeat(ctx, "nmap_service", "")
 	if err != nil || len(list) != 2 {
@@ -64,6 +69,47 @@ func TestHeartbeatWithoutInstanceRenewsAll(t *testing.T) {
 	clock.Advance(50 * time.Second) // past the first leases
 	if got, err := svc.Lookup(ctx, "nmap_service", registry.Block{}); err != nil || len(got.Instances) != 2 {
 		t.Fatalf("both should still be live: %v %v", got.Instances, err)
+	}
+}
+
+// Issue 12, item 11: instances registered with their own instance_id (one
+// sidecar each) are renewed only by their own heartbeats. A name-only
+// heartbeat from a v1 client of the same service must not keep a crashed
+// sidecar's instance alive.
+func TestNameOnlyHeartbeatDoesNotRenewOwnedInstances(t *testing.T) {
+	svc, clock := setup()
+	ctx := context.Background()
+	if _, _, err := svc.Register(ctx, reg("crashed")); err != nil {
+		t.Fatal(err)
+	}
+	v1 := catalog.Registration{ServiceName: "nmap_service", Endpoint: "http://v1-client:8047"}
+	if _, _, err := svc.Register(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // the v1 client keeps beating; the sidecar of "crashed" is gone
+		clock.Advance(30 * time.Second)
+		list, err := svc.Heartbeat(ctx, "nmap_service", "")
+		if err != nil || len(list) != 1 || list[0].InstanceID != "v1-client:8047" {
+			t.Fatalf("want only the v1 instance renewed, got %v %v", list, err)
+		}
+	}
+	got, err := svc.Lookup(ctx, "nmap_service", registry.Block{})
+	if err != nil || len(got.Instances) != 1 || got.Instances[0].InstanceID != "v1-client:8047" {
+		t.Fatalf("the crashed instance must have expired: %v %v", got.Instances, err)
+	}
+	// Only owned instances left: a name-only heartbeat is told to name one.
+	if _, err := svc.Deregister(ctx, "nmap_service", "v1-client:8047"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Register(ctx, reg("owned")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Heartbeat(ctx, "nmap_service", "")
+	if !errors.Is(err, ports.ErrNotFound) || !strings.Contains(err.Error(), "instance_id") {
+		t.Fatalf("want a 404 saying to name the instance_id, got %v", err)
+	}
+	if _, err := svc.Heartbeat(ctx, "nmap_service", "owned"); err != nil {
+		t.Fatalf("a heartbeat naming the instance renews it: %v", err)
 	}
 }
 

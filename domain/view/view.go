@@ -105,6 +105,16 @@ func (t *Table) Index(name string) uint64 {
 	return t.indexOf(t.services[name])
 }
 
+// Len is how many services the table holds anything for: live ones,
+// tombstones and placeholders. Tombstones are forgotten (Forget) and
+// placeholders leave with their last waiter, so it does not grow with
+// every service ever seen.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.services)
+}
+
 // CatalogIndex is the catalog's index.
 func (t *Table) CatalogIndex() uint64 {
 	t.mu.Lock()
@@ -140,6 +150,16 @@ func (e *entry) live(now time.Time) []catalog.Instance {
 		}
 	}
 	return out
+}
+
+func (e *entry) liveCount(now time.Time) int {
+	n := 0
+	for _, in := range e.instances {
+		if !in.Expired(now) {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *entry) anyLive(now time.Time) bool {

@@ -13,21 +13,36 @@ import (
 // whether no live instance had that ID. The service's index moves, and the
 // catalog's when the service appears.
 func (t *Table) Put(in catalog.Instance, now time.Time) catalog.Change {
+	ch, _ := t.PutWithin(in, now, 0)
+	return ch
+}
+
+// PutWithin is Put, unless in would be a new live instance of a service
+// that has maxInstances of them already (maxInstances > 0): then nothing
+// changes and ok is false.
+func (t *Table) PutWithin(in catalog.Instance, now time.Time, maxInstances int) (ch catalog.Change, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.entryFor(in.ServiceName)
+	e := t.services[in.ServiceName]
+	if e != nil && maxInstances > 0 && len(e.instances) >= maxInstances {
+		old, has := e.instances[in.InstanceID]
+		if replaces := has && !old.Expired(now); !replaces && e.liveCount(now) >= maxInstances {
+			return catalog.Change{}, false
+		}
+	}
+	e = t.entryFor(in.ServiceName)
 	prev := e.index
 	t.expire(e, now)
 	wasLive := len(e.instances) > 0
 	_, existed := e.instances[in.InstanceID]
 	e.instances[in.InstanceID] = in
 	t.moved(e, t.next(now))
-	ch := catalog.Change{Created: !existed, Prev: prev, Index: e.index}
+	ch = catalog.Change{Created: !existed, Prev: prev, Index: e.index}
 	if !wasLive {
 		t.setCatalog(t.next(now))
 		ch.Catalog = t.catalog
 	}
-	return ch
+	return ch, true
 }
 
 // Renew restarts a live instance's lease at now. Its index does not move:

@@ -105,7 +105,7 @@ func (c Client) Do(ctx context.Context, r Request) (Response, error) {
 // request: header injection through a value with a line break included.
 func (r Request) check() error {
 	if r.URL == nil || r.URL.Scheme != "http" || r.URL.Host == "" {
-		return errors.New("plainhttp: request URL must be http://host...")
+		return errors.New("plainhttp: request URL must be an http URL with a host (http://host:port/path)")
 	}
 	if r.Method == "" || strings.Trim(r.Method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return fmt.Errorf("plainhttp: method %q must be upper-case letters", r.Method)

@@ -33,6 +33,7 @@ func RunStore(t *testing.T, newStore NewStore) {
 		{"DeleteOneAndAll", testDelete},
 		{"SeveralInstancesPerName", testSeveralInstances},
 		{"MetadataRoundTrip", testMetadataRoundTrip},
+		{"DefaultIDRoundTrip", testDefaultIDRoundTrip},
 		{"Concurrent", testConcurrent},
 		{"IndexesMoveOnChangesOnly", testIndexes},
 		{"CatalogIndexMovesWhenServicesComeAndGo", testCatalogIndex},
@@ -278,6 +279,32 @@ func testMetadataRoundTrip(t *testing.T, s ports.Store, clock *FakeClock) {
 	}
 }
 
+// testDefaultIDRoundTrip: whether the client named the instance decides
+// which heartbeats renew it, so the store keeps it, through renewals too.
+func testDefaultIDRoundTrip(t *testing.T, s ports.Store, clock *FakeClock) {
+	derived := inst(clock, "svc", "a")
+	derived.DefaultID = true
+	put(t, s, derived)
+	put(t, s, inst(clock, "svc", "b"))
+	snap, err := s.Service(context.Background(), "svc")
+	noErr(t, err)
+	got := map[string]bool{}
+	for _, in := range snap.Instances {
+		got[in.InstanceID] = in.DefaultID
+	}
+	if len(got) != 2 || !got["a"] || got["b"] {
+		t.Fatalf("DefaultID by instance: %v, want a:true b:false", got)
+	}
+	clock.Advance(time.Second)
+	for id, want := range map[string]bool{"a": true, "b": false} {
+		in, err := s.Renew(context.Background(), "svc", id)
+		noErr(t, err)
+		if in.DefaultID != want {
+			t.Fatalf("renewed %s: DefaultID %v, want %v", id, in.DefaultID, want)
+		}
+	}
+}
+
 // testConcurrent registers, renews and reads from many goroutines at once;
 // every instance must survive and nothing may error or race.
 func testConcurrent(t *testing.T, s ports.Store, clock *FakeClock) {
@@ -318,4 +345,74 @@ func testConcurrent(t *testing.T, s ports.Store, clock *FakeClock) {
 	if total != workers {
 		t.Fatalf("want %d instances, got %d", workers, total)
 	}
+}
+
+// NewLimitedStore builds an empty store that holds at most maxInstances
+// live instances per service.
+type NewLimitedStore func(t *testing.T, clock ports.Clock, maxInstances int) ports.Store
+
+// RunStoreLimit is the contract of a store built with a bound on
+// instances per service: a Put that would add one beyond it is refused
+// with a *ports.LimitError and stores nothing; replacing a live instance
+// is always allowed; an instance whose lease ended frees its place; and
+// concurrent Puts never overshoot.
+func RunStoreLimit(t *testing.T, newStore NewLimitedStore) {
+	t.Run("RefusesBeyondTheLimit", func(t *testing.T) {
+		clock := NewFakeClock(time.Now().Truncate(time.Millisecond))
+		s := newStore(t, clock, 3)
+		ctx := context.Background()
+		for _, id := range []string{"a", "b", "c"} {
+			put(t, s, inst(clock, "svc", id))
+		}
+		before, err := s.Service(ctx, "svc")
+		noErr(t, err)
+		_, err = s.Put(ctx, inst(clock, "svc", "d"))
+		var le *ports.LimitError
+		if !errors.Is(err, ports.ErrLimit) || !errors.As(err, &le) || le.Limit != 3 || le.Service != "svc" {
+			t.Fatalf("a fourth instance: want a LimitError for svc at 3, got %v", err)
+		}
+		after, err := s.Service(ctx, "svc")
+		noErr(t, err)
+		if len(after.Instances) != 3 || after.Index != before.Index {
+			t.Fatalf("a refused Put changed the service: %d instances, index %d→%d", len(after.Instances), before.Index, after.Index)
+		}
+		put(t, s, inst(clock, "svc", "b")) // replacing is allowed at the limit
+		put(t, s, inst(clock, "other", "d"))
+		// c's lease ends while a and b are renewed: its place is free.
+		clock.Advance(leaseTTL / 2)
+		for _, id := range []string{"a", "b"} {
+			_, err := s.Renew(ctx, "svc", id)
+			noErr(t, err)
+		}
+		clock.Advance(leaseTTL/2 + time.Second)
+		put(t, s, inst(clock, "svc", "d"))
+	})
+	t.Run("ConcurrentPutsNeverOvershoot", func(t *testing.T) {
+		clock := NewFakeClock(time.Now().Truncate(time.Millisecond))
+		s := newStore(t, clock, 3)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		stored, refused := 0, 0
+		for i := range 12 {
+			wg.Go(func() {
+				_, err := s.Put(context.Background(), inst(clock, "svc", fmt.Sprintf("i%d", i)))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					stored++
+				case errors.Is(err, ports.ErrLimit):
+					refused++
+				default:
+					t.Errorf("put %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		snap, err := s.Service(context.Background(), "svc")
+		noErr(t, err)
+		if stored != 3 || refused != 9 || len(snap.Instances) != 3 {
+			t.Fatalf("12 concurrent puts at a limit of 3: %d stored, %d refused, %d live", stored, refused, len(snap.Instances))
+		}
+	})
 }

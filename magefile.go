@@ -138,7 +138,7 @@ func withImagesBuilt() map[string]string {
 func (Test) Unit() error {
 	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "./domain/...", "./ports/...",
 		"./adapters/memstore/...", "./adapters/ginapi/...", "./adapters/resilient/...", "./adapters/proxy/...",
-		"./adapters/directory/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
+		"./adapters/registryapi/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
 		"./adapters/promstats/...", "./internal/envconf/...")
 }
 

@@ -38,6 +38,11 @@ type Config struct {
 	// (STORE_BREAKER_OPEN, default 10 s) before one call probes the store.
 	BreakerFailures int
 	BreakerOpen     time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make the API speak https with
+	// that certificate and key, PEM files (REGISTRY_TLS_CERT_FILE,
+	// REGISTRY_TLS_KEY_FILE); both empty (the default) means plain http.
+	TLSCertFile string
+	TLSKeyFile  string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
 }
@@ -57,6 +62,8 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
 		BreakerFailures: r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:     r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
+		TLSCertFile:     r.String("REGISTRY_TLS_CERT_FILE", ""),
+		TLSKeyFile:      r.String("REGISTRY_TLS_KEY_FILE", ""),
 		LogLevel:        r.String("LOG_LEVEL", "info"),
 	}
 	// 0 says "off" explicitly; envconf durations are otherwise positive.
@@ -80,7 +87,13 @@ func (c Config) validate(r *envconf.Reader) {
 	if set > 1 {
 		r.Fail("REDIS_URL", "set only one of REDIS_URL, REDIS_SENTINEL_ADDRS and REDIS_CLUSTER_ADDRS")
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		r.Fail("REGISTRY_TLS_CERT_FILE", "and REGISTRY_TLS_KEY_FILE must be set together (both for https, neither for http)")
+	}
 }
+
+// TLS says whether the API speaks https.
+func (c Config) TLS() bool { return c.TLSCertFile != "" }
 
 // Backend names the store the config selects.
 func (c Config) Backend() string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/testcert"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -97,5 +100,78 @@ func TestConfigLookupCacheTTL(t *testing.T) {
 	if _, err := LoadConfig(envconf.Map(map[string]string{"LOOKUP_CACHE_TTL": "soon"})); err == nil ||
 		!strings.Contains(err.Error(), "LOOKUP_CACHE_TTL") {
 		t.Errorf("bad LOOKUP_CACHE_TTL: %v", err)
+	}
+}
+
+func TestConfigTLSNeedsCertificateAndKey(t *testing.T) {
+	for _, env := range []map[string]string{{"REGISTRY_TLS_CERT_FILE": "cert.pem"}, {"REGISTRY_TLS_KEY_FILE": "key.pem"}} {
+		if _, err := LoadConfig(envconf.Map(env)); err == nil || !strings.Contains(err.Error(), "REGISTRY_TLS_CERT_FILE") ||
+			!strings.Contains(err.Error(), "REGISTRY_TLS_KEY_FILE") {
+			t.Errorf("%v: %v should name both variables", env, err)
+		}
+	}
+	c, err := LoadConfig(envconf.Map(map[string]string{"REGISTRY_TLS_CERT_FILE": "c.pem", "REGISTRY_TLS_KEY_FILE": "k.pem"}))
+	if err != nil || !c.TLS() {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// With a certificate the API speaks https only, and the graceful shutdown
+// is the same.
+func TestRunServesHTTPS(t *testing.T) {
+	ca := testcert.NewCA(t, "registry test CA")
+	srvCert := ca.Issue(t, "127.0.0.1", "localhost")
+	dir := t.TempDir()
+	cfg, err := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0",
+		"REGISTRY_TLS_CERT_FILE": testcert.WriteFile(t, dir, "cert.pem", srvCert.CertPEM),
+		"REGISTRY_TLS_KEY_FILE":  testcert.WriteFile(t, dir, "key.pem", srvCert.KeyPEM)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	var addr string
+	select {
+	case a := <-ready:
+		addr = a.String()
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("registry did not start")
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + addr + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET https /health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = client.Get("http://" + addr + "/health")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("plain http answered 200 on the TLS port")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful shutdown")
+	}
+}
+
+func TestRunRefusesAnUnreadableCertificate(t *testing.T) {
+	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0",
+		"REGISTRY_TLS_CERT_FILE": "/nonexistent/cert.pem", "REGISTRY_TLS_KEY_FILE": "/nonexistent/key.pem"}))
+	err := run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "REGISTRY_TLS_CERT_FILE") {
+		t.Fatalf("want an error naming the variables, got %v", err)
 	}
 }

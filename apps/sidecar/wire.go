@@ -36,9 +36,5 @@ func wire(cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := newMetrics(a.State)
-	if err != nil {
-		return nil, err
-	}
-	return &app{agent: a, status: statusHandler(a, metrics)}, nil
+	return &app{agent: a, status: statusHandler(a, metricsHandler(a.State))}, nil
 }

@@ -67,8 +67,10 @@ func listen(cfg Config) (net.Listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("REGISTRY_TLS_CERT_FILE/REGISTRY_TLS_KEY_FILE: %w", err)
 		}
+		// HTTP/1.1 only, as over plain http: the shipped binaries leave
+		// net/http's HTTP/2 out (internal/images.BuildFlags).
 		conf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
-			NextProtos: []string{"h2", "http/1.1"}}
+			NextProtos: []string{"http/1.1"}}
 	}
 	ln, err := serve.Listen(cfg.Addr)
 	if err != nil || conf == nil {

@@ -39,9 +39,11 @@ const MaxAnswerBytes = 1 << 20
 const DefaultIdleConns = 2
 
 const (
-	// maxDetail bounds what is read of a write's answer: the instance JSON
-	// of a success, or an error's detail.
-	maxDetail = 4 << 10
+	// maxWriteAnswer bounds what is read of a write's answer: the instance
+	// JSON of a success (it echoes the metadata of a request the registry
+	// caps at 64 kB), read to its end so the connection can be used again,
+	// or an error's detail.
+	maxWriteAnswer = 128 << 10
 	// maxHeaderBytes bounds the status line and headers of an answer
 	// (net/http's default is 10 MB).
 	maxHeaderBytes = 64 << 10
@@ -268,7 +270,7 @@ func (c *Client) read(ctx context.Context, k call, into any) (http.Header, error
 // send makes a write call with body encoded as JSON (none when nil). 2xx is
 // success; anything else is an *Error classified by writeKind.
 func (c *Client) send(ctx context.Context, method, path string, body any) error {
-	k := call{method: method, path: path, limit: maxDetail}
+	k := call{method: method, path: path, limit: maxWriteAnswer}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {

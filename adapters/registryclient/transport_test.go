@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -18,17 +19,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vertice/vertice/adapters/ginapi"
+	"github.com/vertice/vertice/adapters/memstore"
 	"github.com/vertice/vertice/adapters/registryclient"
+	"github.com/vertice/vertice/domain/registry"
 	"github.com/vertice/vertice/internal/testkit/testcert"
 	"github.com/vertice/vertice/ports"
 )
 
-// Heartbeats reuse one connection: no new TCP (and TLS) handshake per beat.
+// Calls reuse one connection: no new TCP (and TLS) handshake per beat, even
+// when the registry's answer echoes a registration with large metadata.
 func TestCallsReuseOneConnection(t *testing.T) {
+	clock := ports.SystemClock{}
+	svc := registry.New(memstore.New(clock), clock, time.Minute)
 	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"service_name":"osint_service","ttl_remaining":60}`))
-	}))
+	srv := httptest.NewUnstartedServer(ginapi.New(ginapi.Options{Registry: svc}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -37,13 +42,24 @@ func TestCallsReuseOneConnection(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	c := newClient(t, srv.URL, "")
+	big := reg
+	big.Metadata = map[string]string{}
+	for i := range 20 {
+		big.Metadata[fmt.Sprintf("k%d", i)] = strings.Repeat("v", 1000)
+	}
+	if err := c.Register(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
 	for range 5 {
 		if err := c.Heartbeat(context.Background(), "osint_service", "osint-1"); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if _, err := c.Lookup(context.Background(), "osint_service"); err != nil {
+		t.Fatal(err)
+	}
 	if n := conns.Load(); n != 1 {
-		t.Fatalf("5 heartbeats opened %d connections, want 1 kept alive", n)
+		t.Fatalf("7 calls opened %d connections, want 1 kept alive", n)
 	}
 }
 

@@ -59,8 +59,7 @@ func New(rawURL string, o Options) (*Probe, error) {
 		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}, // a documented opt-out
 		TLSHandshakeTimeout:    timeout,
-		ResponseHeaderTimeout:  timeout,
-		MaxResponseHeaderBytes: maxHeaderBytes,
+		MaxResponseHeaderBytes: maxHeaderBytes, // the wait for them is the client's Timeout
 		MaxIdleConnsPerHost:    1,
 		IdleConnTimeout:        90 * time.Second,
 		DisableCompression:     true,

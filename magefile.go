@@ -117,7 +117,7 @@ func (Test) All(ctx context.Context) error {
 func (Test) Unit() error {
 	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "./domain/...", "./ports/...",
 		"./adapters/memstore/...", "./adapters/ginapi/...", "./adapters/resilient/...", "./adapters/proxy/...",
-		"./adapters/directory/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
+		"./adapters/registryapi/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
 		"./adapters/promstats/...", "./internal/envconf/...", "./internal/testkit/arch/...")
 }
 

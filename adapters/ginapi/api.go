@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/domain/registry"
 )
 
@@ -143,10 +144,10 @@ func New(o Options) http.Handler {
 		r.GET("/metrics", gin.WrapH(o.Metrics))
 	}
 	r.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, gin.H{"detail": "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
+		c.JSON(http.StatusNotFound, registryapi.Error{Detail: "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
 	})
 	r.NoMethod(func(c *gin.Context) {
-		c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+		c.JSON(http.StatusMethodNotAllowed, registryapi.Error{Detail: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 	return r
 }
@@ -188,7 +189,7 @@ func (a *api) register(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	in, created, err := a.Registry.Register(c.Request.Context(), body.registration())
+	in, created, err := a.Registry.Register(c.Request.Context(), body.Registration())
 	if err != nil {
 		fail(c, err)
 		return
@@ -260,7 +261,7 @@ func (a *api) deregister(c *gin.Context) {
 		return
 	}
 	a.Logger.Info("instance deregistered", "service", c.Param("name"), "instance_id", c.Param("id"), "removed", n)
-	c.JSON(http.StatusOK, gin.H{"service_name": c.Param("name"), "removed": n})
+	c.JSON(http.StatusOK, registryapi.Deregistered{Removed: n, ServiceName: c.Param("name")})
 }
 
 func (a *api) health(c *gin.Context) {

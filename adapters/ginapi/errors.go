@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/ports"
 )
@@ -73,7 +74,7 @@ func fail(c *gin.Context, err error) {
 		c.Header("WWW-Authenticate", `Bearer realm="vertice"`)
 	}
 	_ = c.Error(err)
-	c.AbortWithStatusJSON(status, gin.H{"detail": detail})
+	c.AbortWithStatusJSON(status, registryapi.Error{Detail: detail})
 }
 
 func retryAfterSeconds(err error) int {

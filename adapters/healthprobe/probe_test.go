@@ -2,9 +2,13 @@ package healthprobe_test
 
 import (
 	"context"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,17 +66,61 @@ func TestUnreachableServiceIsUnhealthy(t *testing.T) {
 	}
 }
 
-func TestOnlyPlainHTTPURLs(t *testing.T) {
-	for _, u := range []string{"https://svc:8443/health", "svc:8080/health", "/health", "http:///health"} {
-		if _, err := healthprobe.New(u, time.Second); err == nil {
+func TestOnlyAbsoluteHTTPURLs(t *testing.T) {
+	for _, u := range []string{"ftp://svc:21/health", "svc:8080/health", "/health", "http:///health", "http://u:p@svc/health"} {
+		if _, err := healthprobe.New(u, healthprobe.Options{}); err == nil {
 			t.Errorf("New(%q) accepted a URL the probe cannot dial", u)
 		}
 	}
 }
 
+// SERVICE_SCHEME=https: the certificate is checked, unless the operator
+// opted out for a self-signed one.
+func TestHTTPSServiceWithASelfSignedCertificate(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	p := mustNew(t, srv.URL+"/health", time.Second)
+	if err := p.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("an untrusted certificate must fail the probe naming it, got %v", err)
+	}
+	p, err := healthprobe.New(srv.URL+"/health", healthprobe.Options{Timeout: time.Second, InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(context.Background()); err != nil {
+		t.Fatalf("with the opt-out the service is healthy: %v", err)
+	}
+}
+
+// Probes reuse one connection to the service.
+func TestProbesKeepTheConnectionAlive(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"status":"healthy"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	p := mustNew(t, srv.URL+"/health", time.Second)
+	for range 3 {
+		if err := p.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("3 probes opened %d connections", n)
+	}
+}
+
 func mustNew(t *testing.T, url string, timeout time.Duration) *healthprobe.Probe {
 	t.Helper()
-	p, err := healthprobe.New(url, timeout)
+	p, err := healthprobe.New(url, healthprobe.Options{Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

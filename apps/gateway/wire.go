@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/vertice/vertice/adapters/directory"
 	"github.com/vertice/vertice/adapters/proxy"
+	"github.com/vertice/vertice/adapters/registryclient"
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/routing"
 	"github.com/vertice/vertice/ports"
@@ -24,10 +24,8 @@ type app struct {
 }
 
 func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
-	dir, err := directory.New(cfg.RegistryURL, &http.Client{
-		Timeout: cfg.RegistryTimeout,
-		// The client's Timeout bounds each whole lookup: no idle bound needed.
-		Transport: proxy.NewTransport(cfg.RegistryTimeout, cfg.RegistryTimeout, 0, 16),
+	dir, err := registryclient.New(cfg.RegistryURL, registryclient.Options{
+		Timeout: cfg.RegistryTimeout, MaxIdleConnsPerHost: 16, UserAgent: "vertice-gateway",
 	})
 	if err != nil {
 		return nil, err

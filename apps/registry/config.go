@@ -40,6 +40,11 @@ type Config struct {
 	// (STORE_BREAKER_OPEN, default 10 s) before one call probes the store.
 	BreakerFailures int
 	BreakerOpen     time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make the API speak https with
+	// that certificate and key, PEM files (REGISTRY_TLS_CERT_FILE,
+	// REGISTRY_TLS_KEY_FILE); both empty (the default) means plain http.
+	TLSCertFile string
+	TLSKeyFile  string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
 	// HTTP bounds the registry's server: HTTP_READ_HEADER_TIMEOUT,
@@ -79,6 +84,8 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		RedisTimeout:           r.Duration("REDIS_TIMEOUT", 500*time.Millisecond),
 		BreakerFailures:        r.Int("STORE_BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:            r.Duration("STORE_BREAKER_OPEN", 10*time.Second),
+		TLSCertFile:            r.String("REGISTRY_TLS_CERT_FILE", ""),
+		TLSKeyFile:             r.String("REGISTRY_TLS_KEY_FILE", ""),
 		LogLevel:               r.String("LOG_LEVEL", "info"),
 		HTTP:                   graceful.Load(r),
 		MaxInstancesPerService: r.Int("REGISTRY_MAX_INSTANCES_PER_SERVICE", DefaultMaxInstancesPerService, 1, 100_000),
@@ -105,7 +112,13 @@ func (c Config) validate(r *envconf.Reader) {
 	if c.RedisNotifyURL != "" && c.RedisURL == "" {
 		r.Fail("REDIS_NOTIFY_URL", "needs REDIS_URL: a separate notification path is for a single Redis node")
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		r.Fail("REGISTRY_TLS_CERT_FILE", "and REGISTRY_TLS_KEY_FILE must be set together (both for https, neither for http)")
+	}
 }
+
+// TLS says whether the API speaks https.
+func (c Config) TLS() bool { return c.TLSCertFile != "" }
 
 // Backend names the store the config selects.
 func (c Config) Backend() string {

@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 
@@ -26,6 +28,7 @@ func main() {
 		Name:     "vertice-registry",
 		Load:     func() (Config, error) { return LoadConfig(envconf.OS) },
 		Addr:     func(c Config) string { return c.Addr },
+		TLS:      Config.TLS,
 		LogLevel: func(c Config) string { return c.LogLevel },
 		Run: func(ctx context.Context, c Config, log *slog.Logger) error {
 			return run(ctx, c, log, nil)
@@ -42,17 +45,42 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return err
 	}
 	defer app.close()
+	// The background work (reaper, catalog copy) ends with run, whether
+	// ctx ended or the server could not start.
+	bgCtx, stopBG := context.WithCancel(ctx)
 	bg := make(chan struct{})
-	go func() { defer close(bg); app.background(ctx) }()
-	defer func() { <-bg }()
-	ln, err := serve.Listen(cfg.Addr)
+	go func() { defer close(bg); app.background(bgCtx) }()
+	defer func() { stopBG(); <-bg }()
+	ln, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	log.Info("registry listening", "addr", ln.Addr().String(), "backend", cfg.Backend(), "ttl", cfg.TTL.String(),
-		"auth", cfg.Token != "")
+		"auth", cfg.Token != "", "tls", cfg.TLS())
 	if ready != nil {
 		ready <- ln.Addr()
 	}
 	return graceful.Serve(ctx, ln, app.handler, log, cfg.HTTP)
+}
+
+// listen opens the API's address, behind TLS when the configuration has a
+// certificate. The key pair is read once, at start: replacing it takes a
+// restart (replicas behind the load balancer restart one at a time).
+func listen(cfg Config) (net.Listener, error) {
+	var conf *tls.Config
+	if cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("REGISTRY_TLS_CERT_FILE/REGISTRY_TLS_KEY_FILE: %w", err)
+		}
+		// HTTP/1.1 only, as over plain http: the shipped binaries leave
+		// net/http's HTTP/2 out (internal/images.BuildFlags).
+		conf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+			NextProtos: []string{"http/1.1"}}
+	}
+	ln, err := serve.Listen(cfg.Addr)
+	if err != nil || conf == nil {
+		return ln, err
+	}
+	return tls.NewListener(ln, conf), nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/testcert"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -108,5 +111,52 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no graceful shutdown")
+	}
+}
+
+func TestConfigTLSNeedsCertificateAndKey(t *testing.T) {
+	for _, env := range []map[string]string{{"REGISTRY_TLS_CERT_FILE": "cert.pem"}, {"REGISTRY_TLS_KEY_FILE": "key.pem"}} {
+		if _, err := LoadConfig(envconf.Map(env)); err == nil || !strings.Contains(err.Error(), "REGISTRY_TLS_CERT_FILE") ||
+			!strings.Contains(err.Error(), "REGISTRY_TLS_KEY_FILE") {
+			t.Errorf("%v: %v should name both variables", env, err)
+		}
+	}
+	c, err := LoadConfig(envconf.Map(map[string]string{"REGISTRY_TLS_CERT_FILE": "c.pem", "REGISTRY_TLS_KEY_FILE": "k.pem"}))
+	if err != nil || !c.TLS() {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// With a certificate the API speaks https only, and shuts down gracefully
+// as over http (startRegistry's cleanup checks).
+func TestRunServesHTTPS(t *testing.T) {
+	ca := testcert.NewCA(t, "registry test CA")
+	srvCert := ca.Issue(t, "127.0.0.1", "localhost")
+	dir := t.TempDir()
+	base := startRegistry(t, map[string]string{"REGISTRY_ADDR": "127.0.0.1:0",
+		"REGISTRY_TLS_CERT_FILE": testcert.WriteFile(t, dir, "cert.pem", srvCert.CertPEM),
+		"REGISTRY_TLS_KEY_FILE":  testcert.WriteFile(t, dir, "key.pem", srvCert.KeyPEM)})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.PEM)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https" + strings.TrimPrefix(base, "http") + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET https /health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := client.Get(base + "/health"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Fatal("plain http answered 200 on the TLS port")
+		}
+	}
+}
+
+func TestRunRefusesAnUnreadableCertificate(t *testing.T) {
+	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0",
+		"REGISTRY_TLS_CERT_FILE": "/nonexistent/cert.pem", "REGISTRY_TLS_KEY_FILE": "/nonexistent/key.pem"}))
+	err := run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "REGISTRY_TLS_CERT_FILE") {
+		t.Fatalf("want an error naming the variables, got %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vertice/vertice/adapters/registryclient"
 	"github.com/vertice/vertice/domain/agent"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
-	"github.com/vertice/vertice/internal/plainhttp"
 )
 
 // Config is the sidecar's configuration, read from the environment with the
@@ -24,9 +25,13 @@ type Config struct {
 	ServiceName string
 	ServiceHost string
 	ServicePort int
-	// ServiceScheme is http (SERVICE_SCHEME, default http): the sidecar
-	// speaks plain HTTP only (internal/plainhttp; no TLS keeps it small).
+	// ServiceScheme is http or https (SERVICE_SCHEME, default http): how
+	// the service is probed, and the scheme of the endpoint registered.
 	ServiceScheme string
+	// ServiceTLSInsecure accepts any certificate from an https service
+	// (SERVICE_TLS_INSECURE, default false): an explicit opt-out for
+	// self-signed service certificates.
+	ServiceTLSInsecure bool
 	// HealthEndpoint is the path probed and registered
 	// (SERVICE_HEALTH_ENDPOINT, default /health).
 	HealthEndpoint string
@@ -37,8 +42,18 @@ type Config struct {
 	// InstanceID identifies this instance (INSTANCE_ID, default host:port).
 	InstanceID string
 	// RegistryURL is the registry's base URL (REGISTRY_URL, default
-	// http://vertice-register-lb:80).
+	// http://vertice-register-lb:80); https:// is checked against the
+	// system's roots, or RegistryCAFile's.
 	RegistryURL string
+	// RegistryCAFile is a PEM file of the CAs trusted for an https registry
+	// instead of the system's roots (REGISTRY_CA_FILE, default none).
+	RegistryCAFile string
+	// RegistryTLSServerName is the name the registry's certificate must
+	// carry, when it is not REGISTRY_URL's host (REGISTRY_TLS_SERVER_NAME).
+	RegistryTLSServerName string
+	// RegistryTLS is the TLS configuration the two above make; nil for an
+	// http:// registry.
+	RegistryTLS *tls.Config
 	// RegistryToken is sent as a bearer token when set (REGISTRY_TOKEN).
 	RegistryToken string
 	// RegistryTimeout bounds each registry call (REGISTRY_TIMEOUT, default 5 s).
@@ -66,18 +81,21 @@ const DefaultStatusAddr = ":9100"
 func LoadConfig(lookup envconf.Lookup) (Config, error) {
 	r := envconf.New(lookup)
 	c := Config{
-		ServiceName:       r.Required("SERVICE_NAME", "osint_service"),
-		ServiceHost:       r.Required("SERVICE_HOST", "vertice-osint"),
-		ServiceScheme:     r.String("SERVICE_SCHEME", "http"),
-		HealthEndpoint:    r.String("SERVICE_HEALTH_ENDPOINT", catalog.DefaultHealthPath),
-		RegistryURL:       r.String("REGISTRY_URL", "http://vertice-register-lb:80"),
-		RegistryToken:     r.String("REGISTRY_TOKEN", ""),
-		RegistryTimeout:   r.Duration("REGISTRY_TIMEOUT", 5*time.Second),
-		HeartbeatInterval: r.Duration("HEARTBEAT_INTERVAL", agent.DefaultHeartbeatInterval),
-		InitialWait:       r.Duration("INITIAL_WAIT_TIMEOUT", agent.DefaultInitialWait),
-		BackoffMax:        r.Duration("REGISTRATION_BACKOFF_MAX", agent.DefaultBackoffMax),
-		StatusAddr:        r.String("SIDECAR_ADDR", DefaultStatusAddr),
-		LogLevel:          r.String("LOG_LEVEL", "info"),
+		ServiceName:           r.Required("SERVICE_NAME", "osint_service"),
+		ServiceHost:           r.Required("SERVICE_HOST", "vertice-osint"),
+		ServiceScheme:         r.String("SERVICE_SCHEME", "http"),
+		ServiceTLSInsecure:    r.Bool("SERVICE_TLS_INSECURE", false),
+		HealthEndpoint:        r.String("SERVICE_HEALTH_ENDPOINT", catalog.DefaultHealthPath),
+		RegistryURL:           r.String("REGISTRY_URL", "http://vertice-register-lb:80"),
+		RegistryCAFile:        r.String("REGISTRY_CA_FILE", ""),
+		RegistryTLSServerName: r.String("REGISTRY_TLS_SERVER_NAME", ""),
+		RegistryToken:         r.String("REGISTRY_TOKEN", ""),
+		RegistryTimeout:       r.Duration("REGISTRY_TIMEOUT", 5*time.Second),
+		HeartbeatInterval:     r.Duration("HEARTBEAT_INTERVAL", agent.DefaultHeartbeatInterval),
+		InitialWait:           r.Duration("INITIAL_WAIT_TIMEOUT", agent.DefaultInitialWait),
+		BackoffMax:            r.Duration("REGISTRATION_BACKOFF_MAX", agent.DefaultBackoffMax),
+		StatusAddr:            r.String("SIDECAR_ADDR", DefaultStatusAddr),
+		LogLevel:              r.String("LOG_LEVEL", "info"),
 	}
 	if r.String("SERVICE_PORT", "") == "" {
 		r.Fail("SERVICE_PORT", "is required (e.g. SERVICE_PORT=8049)")
@@ -87,6 +105,7 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 	c.Metadata = parseMetadata(r, r.String("SERVICE_METADATA", ""))
 	c.InstanceID = r.String("INSTANCE_ID", net.JoinHostPort(c.ServiceHost, strconv.Itoa(c.ServicePort)))
 	c.validate(r)
+	c.RegistryTLS = c.registryTLS(r)
 	return c, r.Err()
 }
 
@@ -95,8 +114,11 @@ func (c Config) validate(r *envconf.Reader) {
 	if c.ServiceName != "" && errors.As(catalog.ValidateServiceName(c.ServiceName), &fe) {
 		r.Fail("SERVICE_NAME", fe.Rule)
 	}
-	if c.ServiceScheme != "http" {
-		r.Fail("SERVICE_SCHEME", fmt.Sprintf("%q must be http: the sidecar probes its service over plain HTTP (it has no TLS)", c.ServiceScheme))
+	if c.ServiceScheme != "http" && c.ServiceScheme != "https" {
+		r.Fail("SERVICE_SCHEME", fmt.Sprintf("%q must be http or https", c.ServiceScheme))
+	}
+	if c.ServiceTLSInsecure && c.ServiceScheme != "https" {
+		r.Fail("SERVICE_TLS_INSECURE", "is only meaningful with SERVICE_SCHEME=https")
 	}
 	if c.ServiceHost != "" && strings.ContainsAny(c.ServiceHost, "/:@ ") {
 		r.Fail("SERVICE_HOST", fmt.Sprintf("%q must be a bare hostname or IPv4 address, without scheme, port or path", c.ServiceHost))
@@ -107,12 +129,56 @@ func (c Config) validate(r *envconf.Reader) {
 	if errors.As(catalog.ValidateInstanceID(c.InstanceID), &fe) {
 		r.Fail("INSTANCE_ID", fe.Rule)
 	}
-	if _, err := plainhttp.ParseURL(c.RegistryURL); err != nil {
-		r.Fail("REGISTRY_URL", err.Error()+" (e.g. http://vertice-register-lb:80)")
+	if _, err := registryclient.ParseBaseURL(c.RegistryURL); err != nil {
+		r.Fail("REGISTRY_URL", err.Error())
 	}
 	if _, _, err := net.SplitHostPort(c.StatusAddr); err != nil {
 		r.Fail("SIDECAR_ADDR", fmt.Sprintf("%q must be host:port or :port (e.g. :9100)", c.StatusAddr))
 	}
+	c.validateRegistration(r)
+}
+
+// validateRegistration holds the registration the sidecar would send to
+// the registry's own rules, so a sidecar that starts never sends one the
+// registry must refuse (it would retry forever); the message names the
+// variable the field came from.
+func (c Config) validateRegistration(r *envconf.Reader) {
+	if r.Err() != nil {
+		return // one mistake at a time: the fields may not be filled yet
+	}
+	_, err := c.AgentConfig().Registration.Normalize()
+	var fe *catalog.FieldError
+	if !errors.As(err, &fe) {
+		return
+	}
+	variable := map[string]string{"health_endpoint": "SERVICE_HEALTH_ENDPOINT", "endpoint": "SERVICE_HOST",
+		"instance_id": "INSTANCE_ID", "service_name": "SERVICE_NAME"}[fe.Field]
+	if strings.HasPrefix(fe.Field, "metadata") {
+		variable = "SERVICE_METADATA"
+	}
+	if variable == "" {
+		variable = "SERVICE_" + strings.ToUpper(fe.Field)
+	}
+	r.Fail(variable, fe.Error())
+}
+
+// registryTLS reads REGISTRY_CA_FILE at start, so a missing or empty file
+// is a configuration error, not a failure at the first registration.
+func (c Config) registryTLS(r *envconf.Reader) *tls.Config {
+	if !strings.HasPrefix(c.RegistryURL, "https://") {
+		if c.RegistryCAFile != "" {
+			r.Fail("REGISTRY_CA_FILE", "is only used with an https:// REGISTRY_URL")
+		}
+		if c.RegistryTLSServerName != "" {
+			r.Fail("REGISTRY_TLS_SERVER_NAME", "is only used with an https:// REGISTRY_URL")
+		}
+		return nil
+	}
+	conf, err := registryclient.TLSConfig(c.RegistryCAFile, c.RegistryTLSServerName)
+	if err != nil {
+		r.Fail("REGISTRY_CA_FILE", err.Error())
+	}
+	return conf
 }
 
 // parseMetadata accepts "k=v,k2=v2" (easy to write in compose files) or a
@@ -158,6 +224,7 @@ func (c Config) AgentConfig() agent.Config {
 			HealthEndpoint: c.HealthEndpoint, Metadata: c.Metadata,
 		},
 		HeartbeatInterval: c.HeartbeatInterval,
+		HeartbeatJitter:   agent.DefaultHeartbeatJitter,
 		InitialWait:       c.InitialWait,
 		BackoffMax:        c.BackoffMax,
 	}

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vertice/vertice/domain/agent"
 	"github.com/vertice/vertice/internal/envconf"
+	"github.com/vertice/vertice/internal/testkit/testcert"
 )
 
 func load(env map[string]string) (Config, error) { return LoadConfig(envconf.Map(env)) }
@@ -73,15 +75,47 @@ func TestBadValuesAreNamed(t *testing.T) {
 	}
 }
 
-// The sidecar has no TLS (internal/plainhttp): an https URL is refused at
-// start with the reason, not discovered at the first heartbeat.
-func TestHTTPSIsRefusedWithTheReason(t *testing.T) {
-	for name, value := range map[string]string{"SERVICE_SCHEME": "https", "REGISTRY_URL": "https://registry:443"} {
+// https to the registry and to the service: the URL and scheme are
+// accepted, a CA file is read at start (a bad one is a configuration error
+// naming the variable), and TLS settings without https are refused as the
+// mistake they are.
+func TestHTTPSSettings(t *testing.T) {
+	ca := testcert.WriteFile(t, t.TempDir(), "ca.pem", testcert.NewCA(t, "test CA").PEM)
+	env := validEnv()
+	env["REGISTRY_URL"], env["REGISTRY_CA_FILE"], env["REGISTRY_TLS_SERVER_NAME"] = "https://registry:8443", ca, "registry.internal"
+	env["SERVICE_SCHEME"], env["SERVICE_TLS_INSECURE"] = "https", "true"
+	c, err := load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Endpoint() != "https://vertice-osint:8049" || !c.ServiceTLSInsecure || c.RegistryTLS == nil ||
+		c.RegistryTLS.RootCAs == nil || c.RegistryTLS.ServerName != "registry.internal" {
+		t.Fatalf("%+v", c)
+	}
+	env = validEnv()
+	env["REGISTRY_URL"] = "https://registry:8443"
+	if c, err := load(env); err != nil || c.RegistryTLS == nil || c.RegistryTLS.RootCAs != nil {
+		t.Fatalf("https without a CA file uses the system's roots: %+v %v", c.RegistryTLS, err)
+	}
+	for name, bad := range map[string]map[string]string{
+		"REGISTRY_CA_FILE":         {"REGISTRY_URL": "https://registry:8443", "REGISTRY_CA_FILE": ca + ".missing"},
+		"REGISTRY_TLS_SERVER_NAME": {"REGISTRY_TLS_SERVER_NAME": "registry.internal"},
+		"SERVICE_TLS_INSECURE":     {"SERVICE_TLS_INSECURE": "true"},
+	} {
 		env := validEnv()
-		env[name] = value
-		if _, err := load(env); err == nil || !strings.Contains(err.Error(), name+":") || !strings.Contains(err.Error(), "http") {
-			t.Fatalf("%s=%q: error %v should name the variable and say plain http", name, value, err)
+		for k, v := range bad {
+			env[k] = v
 		}
+		if _, err := load(env); err == nil || !strings.Contains(err.Error(), name+":") {
+			t.Errorf("%v: error %v should name %s", bad, err, name)
+		}
+	}
+}
+
+func TestHeartbeatsCarryTheDefaultJitter(t *testing.T) {
+	c, err := load(validEnv())
+	if err != nil || c.AgentConfig().HeartbeatJitter != agent.DefaultHeartbeatJitter {
+		t.Fatalf("jitter %v, %v", c.AgentConfig().HeartbeatJitter, err)
 	}
 }
 

@@ -36,6 +36,13 @@ func FuzzLoadConfig(f *testing.F) {
 		{"HEARTBEAT_INTERVAL", "1ns"},
 		{"SIDECAR_ADDR", "9100"},
 		{"SERVICE_METADATA", "version=1.0.0,zone=a"},
+		// Loaded once, then refused by the registry forever (found by
+		// fuzzing): now refused at start.
+		{"SERVICE_METADATA", `{"":"x"}`},
+		{"SERVICE_METADATA", strings.Repeat("k", 200) + "=v"},
+		{"SERVICE_METADATA", "k=" + strings.Repeat("v", 5000)},
+		{"SERVICE_HEALTH_ENDPOINT", "/health\r\nX: y"},
+		{"SERVICE_HEALTH_ENDPOINT", "/%zz"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -89,7 +96,7 @@ func checkRegistrable(t *testing.T, cfg Config) {
 		t.Fatalf("SERVICE_HEALTH_ENDPOINT %q loads with a space or control character: not a request target", cfg.HealthEndpoint)
 	}
 	u, err := url.Parse(cfg.HealthURL())
-	if err != nil || u.Scheme != "http" || u.Hostname() != cfg.ServiceHost {
+	if err != nil || u.Scheme != cfg.ServiceScheme || u.Hostname() != cfg.ServiceHost {
 		t.Fatalf("health URL %q does not point at SERVICE_HOST %q (%v)", cfg.HealthURL(), cfg.ServiceHost, err)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"runtime"
 
 	"github.com/vertice/vertice/internal/envconf"
-	"github.com/vertice/vertice/internal/plainhttp"
 	"github.com/vertice/vertice/internal/serve"
+	"github.com/vertice/vertice/internal/serve/graceful"
 )
 
 func main() {
@@ -55,7 +55,7 @@ func main() {
 // run works until ctx ends, then deregisters and returns. ready, when not
 // nil, receives the status server's address once it listens (tests use :0).
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Addr) error {
-	a, err := wire(cfg, log)
+	app, err := wire(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -65,18 +65,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	}
 	log.Info("sidecar starting", "service", cfg.ServiceName, "endpoint", cfg.Endpoint(),
 		"health_url", cfg.HealthURL(), "registry", cfg.RegistryURL, "auth", cfg.RegistryToken != "",
+		"registry_ca_file", cfg.RegistryCAFile,
 		"status_addr", ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr()
 	}
 	srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
 	served := make(chan error, 1)
-	go func() { served <- plainhttp.Serve(srvCtx, ln, statusHandler(a), log) }()
+	go func() { served <- graceful.Run(srvCtx, ln, app.status, log) }()
 
 	// A failed deregistration is logged by the agent and is not a failed
 	// stop: the instance still expires with its lease, and the process
 	// did what SIGTERM asked, so it exits 0.
-	_ = a.Run(ctx)
+	_ = app.agent.Run(ctx)
 	stopServer()
 	return <-served
 }

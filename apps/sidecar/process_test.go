@@ -18,7 +18,8 @@ import (
 
 // TestProcesses is the seed's FASE 7 first scenario on real processes:
 // vertice-registry, vertice-demo and vertice-sidecar built with go build and
-// run on loopback. Skipped with -short.
+// run on loopback, then the same over https (tls_process_test.go). Skipped
+// with -short.
 func TestProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs real binaries")
@@ -34,6 +35,7 @@ func TestProcesses(t *testing.T) {
 	t.Run("KillRestart", func(t *testing.T) { testKillRestart(t, bin) })
 	t.Run("SIGTERM", func(t *testing.T) { testSIGTERM(t, bin) })
 	t.Run("BadConfigExits2", func(t *testing.T) { testBadConfig(t, bin) })
+	t.Run("TLS", func(t *testing.T) { testTLS(t, bin) })
 }
 
 const processTTL = 2 * time.Second

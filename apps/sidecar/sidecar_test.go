@@ -295,14 +295,16 @@ func TestStatusServerSaysWhetherTheInstanceIsRegistered(t *testing.T) {
 // BenchmarkStatusHealth measures the status endpoint a healthcheck calls.
 func BenchmarkStatusHealth(b *testing.B) {
 	cfg, _ := load(map[string]string{"SERVICE_NAME": "bench", "SERVICE_HOST": "127.0.0.1", "SERVICE_PORT": strconv.Itoa(1)})
-	a, err := wire(cfg, slog.New(slog.DiscardHandler))
+	app, err := wire(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := statusHandler(a)
+	req := httptest.NewRequest(http.MethodGet, "/health", nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if h("/health").Status == 0 {
+		rec := httptest.NewRecorder()
+		app.status.ServeHTTP(rec, req)
+		if rec.Code == 0 {
 			b.Fatal("no status")
 		}
 	}

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
-	"time"
+	"net/http"
 
 	"github.com/vertice/vertice/domain/agent"
 	"github.com/vertice/vertice/domain/catalog"
-	"github.com/vertice/vertice/internal/plainhttp"
 )
 
 // statusJSON is GET /health. The sidecar is healthy when the registry holds
@@ -25,61 +21,23 @@ type statusJSON struct {
 }
 
 // statusHandler serves GET /health (for -healthcheck and compose) and
-// GET /metrics (a few counters in the Prometheus text format, written by
-// hand to keep the client library out of the binary).
-func statusHandler(a *agent.Agent) plainhttp.Handler {
-	return func(path string) plainhttp.Answer {
-		switch path {
-		case "/health":
-			return healthAnswer(a.State())
-		case "/metrics":
-			return plainhttp.Answer{Status: 200, ContentType: "text/plain; version=0.0.4; charset=utf-8",
-				Body: metricsText(a.State())}
-		default:
-			return plainhttp.NotFound(path)
-		}
-	}
+// GET /metrics; other paths are 404, other methods 405.
+func statusHandler(a *agent.Agent, metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { writeHealth(w, a.State()) })
+	mux.Handle("GET /metrics", metrics)
+	return mux
 }
 
-func healthAnswer(s agent.State) plainhttp.Answer {
+func writeHealth(w http.ResponseWriter, s agent.State) {
 	body := statusJSON{Status: string(s.Phase), Phase: s.Phase, Registered: s.Registered,
 		ServiceHealthy: s.Observed == catalog.StatusHealthy}
-	code := 503
+	code := http.StatusServiceUnavailable
 	if s.Registered {
-		body.Status, code = "healthy", 200
+		body.Status, code = "healthy", http.StatusOK
 	}
 	b, _ := json.Marshal(body) // cannot fail: strings and bools
-	return plainhttp.Answer{Status: code, ContentType: "application/json", Body: append(b, '\n')}
-}
-
-func metricsText(s agent.State) []byte {
-	var b bytes.Buffer
-	writeMetric(&b, "vertice_sidecar_registered", "gauge", "1 while the registry holds this instance.", b2f(s.Registered))
-	writeMetric(&b, "vertice_sidecar_service_healthy", "gauge", "1 when the last health probe answered 200.",
-		b2f(s.Observed == catalog.StatusHealthy))
-	writeMetric(&b, "vertice_sidecar_registrations_total", "counter", "Successful registrations.", float64(s.Registrations))
-	writeMetric(&b, "vertice_sidecar_heartbeats_total", "counter", "Successful heartbeats.", float64(s.Heartbeats))
-	writeMetric(&b, "vertice_sidecar_heartbeat_failures_total", "counter", "Failed heartbeats.", float64(s.HeartbeatFailures))
-	writeMetric(&b, "vertice_sidecar_last_renewal_timestamp_seconds", "gauge",
-		"Unix time of the last successful registration or heartbeat; 0 before the first.", unixSeconds(s.LastRenewal))
-	return b.Bytes()
-}
-
-func writeMetric(w io.Writer, name, kind, help string, v float64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", name, help, name, kind, name, v)
-}
-
-// unixSeconds keeps the zero time at 0, so an alert can tell "never" apart.
-func unixSeconds(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
-	}
-	return float64(t.UnixNano()) / 1e9
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -28,6 +29,16 @@ const (
 	DefaultDeregisterTimeout = 5 * time.Second
 )
 
+// DefaultHeartbeatJitter is the sidecar's HeartbeatJitter: each delay
+// between heartbeats is the interval ±5 %. A few percent, as Consul's
+// anti-entropy uses, is enough for sidecars started together (a deploy, a
+// registry restart) to drift apart within minutes, and keeps every beat
+// well inside a lease of two intervals.
+const DefaultHeartbeatJitter = 0.05
+
+// maxHeartbeatJitter keeps a beat at least half an interval after the last.
+const maxHeartbeatJitter = 0.5
+
 // jitterPercent spreads retries of many sidecars that lost the registry at
 // the same moment, so they do not come back in lockstep.
 const jitterPercent = 10
@@ -40,6 +51,11 @@ type Config struct {
 	Registration catalog.Registration
 	// HeartbeatInterval is the time between heartbeats and health probes.
 	HeartbeatInterval time.Duration
+	// HeartbeatJitter spreads each delay between heartbeats uniformly over
+	// HeartbeatInterval ± this fraction of it (0.05 is ±5 %), so that
+	// sidecars started together do not stay in lockstep. Zero means none:
+	// every beat exactly one interval after the last. At most 0.5.
+	HeartbeatJitter float64
 	// InitialWait bounds the wait for the service's first 200 before
 	// registering anyway (reported unhealthy).
 	InitialWait time.Duration
@@ -71,13 +87,16 @@ func (c Config) withDefaults() Config {
 }
 
 // Deps are the agent's ports. A nil Clock or Sleeper means the real one; a
-// nil Log discards.
+// nil Rand means math/rand/v2's; a nil Log discards.
 type Deps struct {
 	Registry ports.RegistryClient
 	Probe    ports.HealthProbe
 	Clock    ports.Clock
 	Sleeper  ports.Sleeper
-	Log      *slog.Logger
+	// Rand returns a uniform number in [0, 1) for the heartbeat jitter;
+	// tests pass a seeded one.
+	Rand func() float64
+	Log  *slog.Logger
 }
 
 // Agent runs one sidecar. Build it with New; Run it once.
@@ -88,6 +107,7 @@ type Agent struct {
 	probe   ports.HealthProbe
 	clock   ports.Clock
 	sleeper ports.Sleeper
+	rand    func() float64
 	log     *slog.Logger
 	state   stateBox
 }
@@ -102,6 +122,12 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	if d.Registry == nil || d.Probe == nil {
 		return nil, errors.New("agent: Registry and Probe are required")
 	}
+	if cfg.HeartbeatJitter < 0 || cfg.HeartbeatJitter > maxHeartbeatJitter {
+		return nil, fmt.Errorf("agent: HeartbeatJitter %v must be from 0 to %v", cfg.HeartbeatJitter, maxHeartbeatJitter)
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Float64
+	}
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
 	}
@@ -113,7 +139,7 @@ func New(cfg Config, d Deps) (*Agent, error) {
 	}
 	d.Log = d.Log.With("service", reg.ServiceName, "instance_id", reg.InstanceID)
 	a := &Agent{cfg: cfg.withDefaults(), reg: reg, client: d.Registry, probe: d.Probe,
-		clock: d.Clock, sleeper: d.Sleeper, log: d.Log}
+		clock: d.Clock, sleeper: d.Sleeper, rand: d.Rand, log: d.Log}
 	a.state.set(func(s *State) { s.Phase = PhaseWaiting })
 	return a, nil
 }
@@ -187,13 +213,14 @@ func (a *Agent) register(ctx context.Context, status string) error {
 	}
 }
 
-// heartbeatLoop beats every interval until ctx ends. A failed beat is
-// retried sooner (interval/8 doubling up to interval/2) so that one lost
-// request, or a short outage, never lets a lease of two intervals expire.
+// heartbeatLoop beats every interval (with jitter) until ctx ends. A failed
+// beat is retried sooner (interval/8 doubling up to interval/2) so that one
+// lost request, or a short outage, never lets a lease of two intervals
+// expire.
 func (a *Agent) heartbeatLoop(ctx context.Context) {
 	interval := a.cfg.HeartbeatInterval
 	a.log.Info("Starting heartbeat loop", "interval", interval.String(), "interval_seconds", interval.Seconds())
-	delay := interval
+	delay := a.nextBeat()
 	var quick retry.Backoff
 	for failures := 0; ; {
 		if a.sleeper.Sleep(ctx, delay) != nil {
@@ -202,7 +229,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		err := a.beat(ctx)
 		switch {
 		case err == nil:
-			delay, quick, failures = interval, nil, 0
+			delay, quick, failures = a.nextBeat(), nil, 0
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, ports.ErrNotFound):
@@ -210,7 +237,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 			if a.register(ctx, a.state.get().Status) != nil {
 				return
 			}
-			delay, quick, failures = interval, nil, 0
+			delay, quick, failures = a.nextBeat(), nil, 0
 		default:
 			failures++
 			if quick == nil {
@@ -221,6 +248,17 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 				"consecutive_failures", failures, "retry_in_seconds", delay.Seconds())
 		}
 	}
+}
+
+// nextBeat is the delay until the next heartbeat: the interval, moved by
+// up to ±HeartbeatJitter of it.
+func (a *Agent) nextBeat() time.Duration {
+	interval := a.cfg.HeartbeatInterval
+	if a.cfg.HeartbeatJitter == 0 {
+		return interval
+	}
+	spread := (2*a.rand() - 1) * a.cfg.HeartbeatJitter // in [-jitter, +jitter)
+	return interval + time.Duration(spread*float64(interval))
 }
 
 // beat probes the service, then renews the lease. When the health changed it

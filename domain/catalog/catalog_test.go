@@ -65,6 +65,7 @@ func TestNormalizeRejects(t *testing.T) {
 		{"relative endpoint", func(r *Registration) { r.Endpoint = "vertice-nmap:8047" }, "endpoint"},
 		{"ftp endpoint", func(r *Registration) { r.Endpoint = "ftp://h:21" }, "endpoint"},
 		{"health not a path", func(r *Registration) { r.HealthEndpoint = "health" }, "health_endpoint"},
+		{"health with a broken escape", func(r *Registration) { r.HealthEndpoint = "/health%zz" }, "health_endpoint"},
 		{"bad instance id", func(r *Registration) { r.InstanceID = "a/b" }, "instance_id"},
 		{"too many metadata keys", func(r *Registration) { r.Metadata = many }, "metadata"},
 		{"long metadata value", func(r *Registration) {

@@ -150,6 +150,9 @@ func validateHealthPath(path string) error {
 	case strings.Contains(path, "#"):
 		return fail("must not contain a fragment (#...)")
 	}
+	if _, err := url.ParseRequestURI(path); err != nil {
+		return fail(fmt.Sprintf("%q must be a valid URL path (%% must start an escape such as %%20)", path))
+	}
 	return nil
 }
 

@@ -85,6 +85,20 @@ func (r *Reader) Int(name string, def, min, max int) int {
 	return n
 }
 
+// Bool parses name as true or false (also 1/0, t/f, as strconv.ParseBool).
+func (r *Reader) Bool(name string, def bool) bool {
+	v := r.String(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.Fail(name, fmt.Sprintf("%q must be true or false", v))
+		return def
+	}
+	return b
+}
+
 // List splits name on commas, dropping empty items.
 func (r *Reader) List(name string) []string {
 	var out []string

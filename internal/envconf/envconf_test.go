@@ -49,3 +49,14 @@ func TestRequiredIntAndList(t *testing.T) {
 		t.Fatalf("got %q", msg)
 	}
 }
+
+func TestBool(t *testing.T) {
+	r := New(Map(map[string]string{"ON": "true", "OFF": "0", "BAD": "sure"}))
+	if !r.Bool("ON", false) || r.Bool("OFF", true) || !r.Bool("UNSET", true) {
+		t.Fatal("values")
+	}
+	r.Bool("BAD", false)
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), `BAD: "sure" must be true or false`) {
+		t.Fatalf("got %v", err)
+	}
+}

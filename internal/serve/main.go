@@ -16,6 +16,9 @@ type Program[C any] struct {
 	Load func() (C, error)
 	// Addr is the listen address -healthcheck probes /health on.
 	Addr func(C) string
+	// TLS, when set and true, says the server speaks https, so
+	// -healthcheck does too; nil means plain http.
+	TLS func(C) bool
 	// LogLevel is the configured level name.
 	LogLevel func(C) string
 	// Run serves until its context ends.
@@ -40,7 +43,7 @@ func Main[C any](p Program[C]) {
 		os.Exit(2)
 	}
 	if *healthcheck {
-		os.Exit(Healthcheck(LocalURL(p.Addr(cfg)) + "/health"))
+		os.Exit(Healthcheck(withScheme(LocalURL(p.Addr(cfg)), p.TLS != nil && p.TLS(cfg)) + "/health"))
 	}
 	log := Logger(p.LogLevel(cfg))
 	ctx, stop := SignalContext()

@@ -1,6 +1,5 @@
 // Package serve is the process plumbing Vértice's binaries share: signals,
-// listening, the logger, -healthcheck and main() itself. It does not link
-// net/http (the sidecar imports it and stays small); graceful runs
+// listening, the logger, -healthcheck and main() itself; graceful runs
 // net/http servers.
 package serve
 
@@ -13,8 +12,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-
-	"github.com/vertice/vertice/internal/plainhttp"
 )
 
 // DefaultGOGC sets the collector's GOGC to percent unless the environment
@@ -51,11 +48,6 @@ func LocalURL(addr string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
-
-// Healthcheck GETs url and returns the process exit code: 0 when it answers
-// 200 with a body that does not say "unhealthy", else 1. Scratch images have
-// no curl, so each binary probes itself with -healthcheck.
-func Healthcheck(url string) int { return plainhttp.Healthcheck(url, os.Stderr) }
 
 // Logger returns a JSON slog logger at LOG_LEVEL (debug, info, warn, error).
 func Logger(level string) *slog.Logger {

@@ -24,7 +24,7 @@ const Module = "github.com/vertice/vertice"
 // Flags are the `go build` flags of every shipped binary: static (with
 // CGO_ENABLED=0) and stripped; nomsgpack drops gin's msgpack codec, about
 // 6 MB no API uses.
-var Flags = []string{"-tags", "nomsgpack", "-trimpath", "-ldflags", "-s -w"}
+var Flags = []string{"-tags", "nomsgpack,nethttpomithttp2", "-trimpath", "-ldflags", "-s -w"}
 
 // RepoRoot walks up from the working directory to the folder holding
 // go.mod (tests run in their package's folder).

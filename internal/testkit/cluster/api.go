@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vertice/vertice/adapters/registryapi"
 )
 
 // Response is one HTTP exchange as the helpers saw it.
@@ -41,20 +43,14 @@ func Do(method, url, body string) (Response, error) {
 // Get is Do(GET).
 func Get(url string) (Response, error) { return Do(http.MethodGet, url, "") }
 
-// Instance is one instance as GET /services/{name} reports it.
+// Instance is one instance as GET /services/{name} reports it (the wire
+// contract's object).
 type Instance struct {
-	InstanceID    string            `json:"instance_id"`
-	Endpoint      string            `json:"endpoint"`
-	Metadata      map[string]string `json:"metadata"`
-	LastHeartbeat float64           `json:"last_heartbeat"`
-	TTLRemaining  int               `json:"ttl_remaining"`
+	registryapi.Instance
 }
 
 // Renewed is the instance's last heartbeat as a time.
-func (in Instance) Renewed() time.Time {
-	sec := int64(in.LastHeartbeat)
-	return time.Unix(sec, int64((in.LastHeartbeat-float64(sec))*1e9))
-}
+func (in Instance) Renewed() time.Time { return registryapi.FromUnixSeconds(in.LastHeartbeat) }
 
 // Lookup is a registry's answer for one service.
 type Lookup struct {
@@ -81,16 +77,16 @@ func LookupService(base, service string) (Lookup, error) {
 	if err != nil || r.Code != http.StatusOK {
 		return l, err
 	}
-	var obj struct {
-		Instance
-		Instances []Instance `json:"instances"`
-	}
+	var obj registryapi.Lookup
 	if err := json.Unmarshal([]byte(r.Body), &obj); err != nil {
 		return l, fmt.Errorf("lookup %s: %w in %s", service, err, r.Body)
 	}
-	l.Instances = obj.Instances
-	if len(l.Instances) == 0 {
-		l.Instances = []Instance{obj.Instance}
+	list := obj.Instances
+	if len(list) == 0 {
+		list = []registryapi.Instance{obj.Instance}
+	}
+	for _, in := range list {
+		l.Instances = append(l.Instances, Instance{in})
 	}
 	return l, nil
 }

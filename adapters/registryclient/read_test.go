@@ -1,23 +1,24 @@
-package directory_test
+package registryclient_test
 
 import (
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/adapters/directory"
 	"github.com/vertice/vertice/adapters/ginapi"
 	"github.com/vertice/vertice/adapters/memstore"
+	"github.com/vertice/vertice/adapters/registryclient"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
 	"github.com/vertice/vertice/ports"
 	"github.com/vertice/vertice/ports/portstest"
 )
 
-func TestContractAgainstTheRegistryAPI(t *testing.T) {
+func TestDirectoryContractAgainstTheRegistryAPI(t *testing.T) {
 	portstest.RunDirectory(t, func(t *testing.T, regs []catalog.Registration) ports.Directory {
 		clock := ports.SystemClock{}
 		svc := registry.New(memstore.New(clock), nil, clock, time.Minute)
@@ -28,12 +29,22 @@ func TestContractAgainstTheRegistryAPI(t *testing.T) {
 		}
 		srv := httptest.NewServer(ginapi.New(ginapi.Options{Registry: svc}))
 		t.Cleanup(srv.Close)
-		d, err := directory.New(srv.URL, srv.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return newClient(t, srv.URL, "")
 	})
+}
+
+func TestListNamesTheRegisteredServices(t *testing.T) {
+	srv, _ := newRegistry(t, "")
+	c := newClient(t, srv.URL, "")
+	if names, err := c.List(context.Background()); err != nil || len(names) != 0 {
+		t.Fatalf("empty registry: %v %v", names, err)
+	}
+	_ = c.Register(context.Background(), reg)
+	_ = c.Register(context.Background(), catalog.Registration{ServiceName: "nmap_service", Endpoint: "http://n:1"})
+	names, err := c.List(context.Background())
+	if err != nil || strings.Join(names, ",") != "nmap_service,osint_service" {
+		t.Fatalf("List = %v, %v", names, err)
+	}
 }
 
 func TestSeedSingleObjectWithoutInstanceID(t *testing.T) {
@@ -47,8 +58,7 @@ func TestSeedSingleObjectWithoutInstanceID(t *testing.T) {
 			"registered_at":1761311216.8317535,"last_heartbeat":1761311879.422453,"ttl_remaining":40}`))
 	}))
 	defer srv.Close()
-	d, _ := directory.New(srv.URL+"/", nil)
-	list, err := d.Lookup(context.Background(), "nmap_service")
+	list, err := newClient(t, srv.URL+"/", "").Lookup(context.Background(), "nmap_service")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,21 +68,24 @@ func TestSeedSingleObjectWithoutInstanceID(t *testing.T) {
 	}
 }
 
-func TestFailuresAreUnavailable(t *testing.T) {
+func TestReadFailuresAreUnavailable(t *testing.T) {
 	cases := map[string]http.HandlerFunc{
 		"5xx":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) },
+		"401":      func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusUnauthorized) },
 		"bad JSON": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"endpoint":`)) },
 		"no endpoint": func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(`{"service_name":"nmap_service"}`))
 		},
 		"connection dropped": func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) },
+		"redirect": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		},
 	}
 	for name, h := range cases {
 		t.Run(name, func(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			d, _ := directory.New(srv.URL, nil)
-			_, err := d.Lookup(context.Background(), "nmap_service")
+			_, err := newClient(t, srv.URL, "").Lookup(context.Background(), "nmap_service")
 			if !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
@@ -84,8 +97,7 @@ func TestRefusedConnectionIsUnavailable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	d, _ := directory.New(url, nil)
-	if _, err := d.Lookup(context.Background(), "nmap_service"); !errors.Is(err, ports.ErrUnavailable) {
+	if _, err := newClient(t, url, "").Lookup(context.Background(), "nmap_service"); !errors.Is(err, ports.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
 }
@@ -95,14 +107,12 @@ func TestSilentRegistryTimesOut(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
 	defer srv.Close()
 	defer close(release)
-	d, _ := directory.New(srv.URL, &http.Client{Timeout: 50 * time.Millisecond})
-	if _, err := d.Lookup(context.Background(), "nmap_service"); !errors.Is(err, ports.ErrUnavailable) {
+	c, _ := registryclient.New(srv.URL, registryclient.Options{Timeout: 50 * time.Millisecond})
+	start := time.Now()
+	if _, err := c.Lookup(context.Background(), "nmap_service"); !errors.Is(err, ports.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
-}
-
-func TestNewRejectsRelativeURL(t *testing.T) {
-	if _, err := directory.New("vertice-register-lb:80", nil); err == nil {
-		t.Fatal("want an error for a URL without scheme")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a 50ms timeout took %v", took)
 	}
 }

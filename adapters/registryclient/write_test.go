@@ -111,23 +111,28 @@ func TestOutagesAreErrUnavailable(t *testing.T) {
 }
 
 func TestBearerTokenOnlyWhenSet(t *testing.T) {
-	got := make(chan string, 2)
+	got := make(chan string, 3)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("Authorization")
 	}))
 	defer srv.Close()
 	_ = newClient(t, srv.URL, "").Heartbeat(context.Background(), "a", "b")
 	_ = newClient(t, srv.URL+"/", "tok").Heartbeat(context.Background(), "a", "b")
-	if a, b := <-got, <-got; a != "" || b != "Bearer tok" {
-		t.Fatalf("Authorization headers %q and %q", a, b)
+	_, _ = newClient(t, srv.URL, "tok").Lookup(context.Background(), "a")
+	if a, b, c := <-got, <-got, <-got; a != "" || b != "Bearer tok" || c != "Bearer tok" {
+		t.Fatalf("Authorization headers %q, %q and %q", a, b, c)
 	}
 }
 
 func TestNewRefusesABadURL(t *testing.T) {
-	for _, u := range []string{"", "vertice-register-lb:80", "ftp://x"} {
+	for _, u := range []string{"", "vertice-register-lb:80", "ftp://x", "http://user:pw@registry:80",
+		"http://registry:80/?x=1", "/services"} {
 		if _, err := registryclient.New(u, registryclient.Options{}); err == nil {
 			t.Errorf("New(%q) accepted", u)
 		}
+	}
+	if _, err := registryclient.New("https://registry.example:8443/prefix/", registryclient.Options{}); err != nil {
+		t.Errorf("an https URL with a path prefix is a registry URL: %v", err)
 	}
 }
 

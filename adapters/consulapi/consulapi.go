@@ -84,7 +84,7 @@ func New(o Options) http.Handler {
 	}
 	r.HandleMethodNotAllowed = true
 	r.GET("/v1/agent/self", a.self)
-	write := r.Group("/", a.requireToken)
+	write := r.Group("/", a.requireToken, a.scoped)
 	write.PUT("/v1/agent/service/register", a.register)
 	write.PUT("/v1/agent/service/deregister/:id", a.deregister)
 	for _, verb := range []string{"pass", "warn", "fail", "update"} {
@@ -185,6 +185,14 @@ func (a *api) requireToken(c *gin.Context) {
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) != 1 {
 		fail(c, errPermission)
+	}
+}
+
+// scoped refuses a write aimed at another datacenter, namespace,
+// partition or peer (the Go client's *Opts calls can send them).
+func (a *api) scoped(c *gin.Context) {
+	if err := a.checkScope(c); err != nil {
+		fail(c, err)
 	}
 }
 

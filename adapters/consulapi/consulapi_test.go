@@ -261,6 +261,8 @@ func TestServiceIDsAreUniqueAcrossServices(t *testing.T) {
 		t.Fatalf("passing: want x2 (native, reports nothing) and x3 (passed), got %+v", entries)
 	}
 	f.must(404, "PUT", "/v1/agent/check/pass/node-check", "")
+	f.must(400, "PUT", "/v1/agent/check/pass/service:x3?dc=dc9", "")
+	f.must(400, "PUT", "/v1/agent/service/deregister/x3?ns=team", "")
 	f.must(400, "PUT", "/v1/agent/check/update/service:x3", `{"Status":"fine"}`)
 }
 

@@ -100,41 +100,20 @@ func (a *api) all(ctx context.Context) ([]instanceView, error) {
 // healthService is GET /v1/health/service/{name}: Prometheus's and the
 // Go client's read.
 func (a *api) healthService(c *gin.Context) {
-	q, err := a.parseQuery(c)
-	if err == nil {
-		err = q.filter.check(sample.entry())
-	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	views, index, err := a.service(c, q, c.Param("name"))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]ServiceEntry, 0, len(views))
-	for _, v := range views {
-		if !q.keeps(v, true) {
-			continue
-		}
-		e := v.entry()
-		if ok, err := q.filter.match(e); err != nil {
-			fail(c, err)
-			return
-		} else if ok {
-			out = append(out, e)
-		}
-	}
-	setMeta(c, index)
-	c.JSON(http.StatusOK, out)
+	serveService(a, c, sample.entry(), true, instanceView.entry)
 }
 
 // catalogService is GET /v1/catalog/service/{name}.
 func (a *api) catalogService(c *gin.Context) {
+	serveService(a, c, sample.catalogService(), false, instanceView.catalogService)
+}
+
+// serveService answers a service's entries, rendered by render, that
+// pass q's narrowing (health: passing applies) and its filter.
+func serveService[E any](a *api, c *gin.Context, sample E, health bool, render func(instanceView) E) {
 	q, err := a.parseQuery(c)
 	if err == nil {
-		err = q.filter.check(sample.catalogService())
+		err = q.filter.check(sample)
 	}
 	if err != nil {
 		fail(c, err)
@@ -145,12 +124,12 @@ func (a *api) catalogService(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	out := make([]CatalogService, 0, len(views))
+	out := make([]E, 0, len(views))
 	for _, v := range views {
-		if !q.keeps(v, false) {
+		if !q.keeps(v, health) {
 			continue
 		}
-		e := v.catalogService()
+		e := render(v)
 		if ok, err := q.filter.match(e); err != nil {
 			fail(c, err)
 			return

@@ -270,7 +270,7 @@ func TestTokenGuardsWrites(t *testing.T) {
 	f := newFixture(t, "s3cret")
 	body := `{"Name":"web","Address":"h","Check":{"TTL":"5s"}}`
 	for _, h := range [][]string{nil, {"X-Consul-Token", "wrong"}, {"Authorization", "Bearer wrong"}} {
-		if a := f.do("PUT", "/v1/agent/service/register", body, h...); a.code != 403 || !strings.Contains(a.body, "Permission denied") {
+		if a := f.do("PUT", "/v1/agent/service/register", body, h...); a.code != 403 || !strings.Contains(a.body, "permission denied") {
 			t.Fatalf("token %v: got %d %s", h, a.code, a.body)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/vertice/vertice/ports"
 )
 
-var errPermission = errors.New("Permission denied: a write needs the registry's token " +
+var errPermission = errors.New("permission denied: a write needs the registry's token " +
 	"in X-Consul-Token or Authorization: Bearer")
 
 // badRequest is a client mistake in the request: its shape, a parameter,

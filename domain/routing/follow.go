@@ -35,7 +35,12 @@ func (r *Router) Follow(ctx context.Context, feed ports.ChangeFeed, sleeper port
 			if ctx.Err() != nil {
 				return
 			}
-			r.following.Store(false)
+			if r.following.Swap(false) {
+				// The registry would have said if anything changed until
+				// the feed broke: the routes were current up to now, and
+				// CacheTTL runs from here.
+				r.confirmed.Store(r.clock.Now().UnixNano())
+			}
 			index = 0 // start again with a complete answer
 			delay, _ := backoff.Next()
 			if sleeper.Sleep(ctx, delay) != nil {
@@ -44,6 +49,7 @@ func (r *Router) Follow(ctx context.Context, feed ports.ChangeFeed, sleeper port
 			continue
 		}
 		backoff = newFeedBackoff()
+		r.registry.Success(r.clock.Now()) // the registry answers: its breaker may close
 		r.apply(ctx, ch)
 		index = ch.Index
 		r.confirmed.Store(r.clock.Now().UnixNano())

@@ -88,7 +88,7 @@ func OperationOf(method, route string) string {
 			return OpLookup
 		case "/services":
 			return OpList
-		case "/v1/catalog/indexes":
+		case registryapi.PathChanges:
 			return OpWatch
 		}
 	case http.MethodDelete:
@@ -137,7 +137,7 @@ func New(o Options) http.Handler {
 	write.DELETE("/services/:name/:id", a.deregister)
 	r.GET("/services", a.list)
 	r.GET("/services/:name", a.lookup)
-	r.GET("/v1/catalog/indexes", a.changes)
+	r.GET(registryapi.PathChanges, a.changes)
 	r.GET("/health", a.health)
 	r.GET("/v1/sd/prometheus", a.prometheusSD)
 	if o.Metrics != nil {

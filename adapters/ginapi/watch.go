@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/domain/registry"
 )
 
@@ -19,7 +19,7 @@ import (
 // ?wait= (DefaultWait, at most MaxWait), plus up to 1/16 of it as jitter
 // so that many watchers' timeouts do not all fire together.
 const (
-	IndexHeader = "X-Vertice-Index"
+	IndexHeader = registryapi.IndexHeader
 	DefaultWait = 5 * time.Minute
 	MaxWait     = 10 * time.Minute
 )
@@ -82,16 +82,7 @@ func (a *api) block(c *gin.Context, p blockParams) (registry.Block, context.Canc
 }
 
 // setIndex writes the index header.
-func setIndex(c *gin.Context, index uint64) {
-	c.Header(IndexHeader, strconv.FormatUint(max(index, 1), 10))
-}
-
-// changesJSON is GET /v1/catalog/indexes: see catalog.Changes.
-type changesJSON struct {
-	Services map[string]uint64 `json:"services"`
-	Removed  map[string]uint64 `json:"removed"`
-	Complete bool              `json:"complete"`
-}
+func setIndex(c *gin.Context, index uint64) { c.Header(IndexHeader, registryapi.FormatIndex(index)) }
 
 // changes serves the change feed: GET /v1/catalog/indexes?index=N&wait=D
 // with any number of service=NAME (none: every service).
@@ -109,13 +100,5 @@ func (a *api) changes(c *gin.Context) {
 		return
 	}
 	setIndex(c, ch.Index)
-	c.JSON(http.StatusOK, changesJSON{Services: indexMap(ch.Services), Removed: indexMap(ch.Removed), Complete: ch.Complete})
-}
-
-func indexMap(list []catalog.ServiceIndex) map[string]uint64 {
-	m := make(map[string]uint64, len(list))
-	for _, si := range list {
-		m[si.Name] = si.Index
-	}
-	return m
+	c.JSON(http.StatusOK, registryapi.NewChanges(ch))
 }

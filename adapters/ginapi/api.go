@@ -217,13 +217,12 @@ func (a *api) heartbeat(c *gin.Context) {
 }
 
 func (a *api) lookup(c *gin.Context) {
-	p, err := parseBlock(c)
+	b, done, err := a.block(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(c, p)
-	defer cancel()
+	defer done()
 	snap, err := a.Registry.Lookup(c.Request.Context(), c.Param("name"), b)
 	var nf *registry.NotFoundError
 	if errors.As(err, &nf) {
@@ -238,13 +237,12 @@ func (a *api) lookup(c *gin.Context) {
 }
 
 func (a *api) list(c *gin.Context) {
-	p, err := parseBlock(c)
+	b, done, err := a.block(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(c, p)
-	defer cancel()
+	defer done()
 	cat, err := a.Registry.List(c.Request.Context(), b)
 	if err != nil {
 		fail(c, err)

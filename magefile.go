@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/magefile/mage/mg"
@@ -185,6 +186,26 @@ func (Bench) Sidecar(ctx context.Context) error {
 	}
 	return sh.RunV("go", "run", "./internal/bench/cmd/sidecarbench", "-bin", "bin", "-duration", dur,
 		"-out", "docs/bench-sidecar.md")
+}
+
+// Propagation measures, on a containerised deployment (three registry
+// replicas on Redis, five demo services with sidecars, two gateways: one
+// following the change feed, one polling as v1 did), how soon a
+// deregistration, a lease's end and a registration reach the gateway's
+// routing, over 50 trials each. Writes docs/bench-propagation.md; takes
+// about five minutes.
+func (Bench) Propagation(ctx context.Context) error {
+	mg.CtxDeps(ctx, Images.Vertice)
+	out, err := filepath.Abs("docs/bench-propagation.md") // the benchmark runs in its package's folder
+	if err != nil {
+		return err
+	}
+	env := map[string]string{"BENCH_OUT": out, images.BuiltEnv: "1"}
+	for k, v := range testEnv {
+		env[k] = v
+	}
+	return sh.RunWithV(env, "go", "test", "-run", "^$", "-bench", "BenchmarkPropagation", "-benchtime", "1x",
+		"-timeout", "40m", "./internal/bench/propagation/")
 }
 
 // ---- images and compose --------------------------------------------------------

@@ -88,7 +88,7 @@ func OperationOf(method, route string) string {
 			return OpLookup
 		case "/services":
 			return OpList
-		case "/v1/catalog/indexes":
+		case registryapi.PathChanges:
 			return OpWatch
 		}
 	case http.MethodDelete:
@@ -137,7 +137,7 @@ func New(o Options) http.Handler {
 	write.DELETE("/services/:name/:id", a.deregister)
 	r.GET("/services", a.list)
 	r.GET("/services/:name", a.lookup)
-	r.GET("/v1/catalog/indexes", a.changes)
+	r.GET(registryapi.PathChanges, a.changes)
 	r.GET("/health", a.health)
 	r.GET("/v1/sd/prometheus", a.prometheusSD)
 	if o.Metrics != nil {
@@ -217,13 +217,12 @@ func (a *api) heartbeat(c *gin.Context) {
 }
 
 func (a *api) lookup(c *gin.Context) {
-	p, err := parseBlock(c)
+	b, done, err := a.block(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(c, p)
-	defer cancel()
+	defer done()
 	snap, err := a.Registry.Lookup(c.Request.Context(), c.Param("name"), b)
 	var nf *registry.NotFoundError
 	if errors.As(err, &nf) {
@@ -238,13 +237,12 @@ func (a *api) lookup(c *gin.Context) {
 }
 
 func (a *api) list(c *gin.Context) {
-	p, err := parseBlock(c)
+	b, done, err := a.block(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(c, p)
-	defer cancel()
+	defer done()
 	cat, err := a.Registry.List(c.Request.Context(), b)
 	if err != nil {
 		fail(c, err)

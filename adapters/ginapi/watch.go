@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vertice/vertice/domain/catalog"
+	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/domain/registry"
 )
 
@@ -19,7 +19,7 @@ import (
 // ?wait= (DefaultWait, at most MaxWait), plus up to 1/16 of it as jitter
 // so that many watchers' timeouts do not all fire together.
 const (
-	IndexHeader = "X-Vertice-Index"
+	IndexHeader = registryapi.IndexHeader
 	DefaultWait = 5 * time.Minute
 	MaxWait     = 10 * time.Minute
 )
@@ -66,56 +66,40 @@ func parseWait(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// block is the registry's Block for p: it ends at the wait (plus jitter)
-// or when the API's context ends (the server stops), whichever is first.
-// The answer's write deadline moves past the wait.
-func (a *api) block(c *gin.Context, p blockParams) (registry.Block, context.CancelFunc) {
-	if p.index == 0 {
-		return registry.Block{}, func() {}
+// block reads a request's ?index and ?wait into the registry's Block: it
+// ends at the wait (plus jitter) or when the API's context ends (the
+// server stops), whichever is first, and the answer's write deadline moves
+// past the wait. Call the returned func when the read is done.
+func (a *api) block(c *gin.Context) (registry.Block, context.CancelFunc, error) {
+	p, err := parseBlock(c)
+	if err != nil || p.index == 0 {
+		return registry.Block{}, func() {}, err
 	}
 	wait := p.wait + rand.N(p.wait/16+1)
 	// Only a server with a write timeout has a deadline to move; an
 	// httptest recorder, say, has none, and that is not an error.
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(wait + a.WriteTimeout))
 	ctx, cancel := context.WithTimeout(a.Context, wait)
-	return registry.Block{Index: p.index, Until: ctx.Done()}, cancel
+	return registry.Block{Index: p.index, Until: ctx.Done()}, cancel, nil
 }
 
 // setIndex writes the index header.
-func setIndex(c *gin.Context, index uint64) {
-	c.Header(IndexHeader, strconv.FormatUint(max(index, 1), 10))
-}
-
-// changesJSON is GET /v1/catalog/indexes: see catalog.Changes.
-type changesJSON struct {
-	Services map[string]uint64 `json:"services"`
-	Removed  map[string]uint64 `json:"removed"`
-	Complete bool              `json:"complete"`
-}
+func setIndex(c *gin.Context, index uint64) { c.Header(IndexHeader, registryapi.FormatIndex(index)) }
 
 // changes serves the change feed: GET /v1/catalog/indexes?index=N&wait=D
 // with any number of service=NAME (none: every service).
 func (a *api) changes(c *gin.Context) {
-	p, err := parseBlock(c)
+	b, done, err := a.block(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	b, cancel := a.block(c, p)
-	defer cancel()
+	defer done()
 	ch, err := a.Registry.Changes(c.Request.Context(), c.QueryArray("service"), b)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	setIndex(c, ch.Index)
-	c.JSON(http.StatusOK, changesJSON{Services: indexMap(ch.Services), Removed: indexMap(ch.Removed), Complete: ch.Complete})
-}
-
-func indexMap(list []catalog.ServiceIndex) map[string]uint64 {
-	m := make(map[string]uint64, len(list))
-	for _, si := range list {
-		m[si.Name] = si.Index
-	}
-	return m
+	c.JSON(http.StatusOK, registryapi.NewChanges(ch))
 }

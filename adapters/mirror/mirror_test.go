@@ -56,7 +56,7 @@ func newReplica(t *testing.T, addr, notifyAddr, prefix string, clock ports.Clock
 func newReplicaOn(t *testing.T, client, notifyClient redis.UniversalClient, prefix string, clock ports.Clock,
 	opts ...redisstore.Option) *replica {
 	t.Helper()
-	opts = append([]redisstore.Option{redisstore.WithPrefix(prefix), redisstore.WithTimeout(300 * time.Millisecond)}, opts...)
+	opts = append([]redisstore.Option{redisstore.WithPrefix(prefix), redisstore.WithTimeout(2 * time.Second)}, opts...)
 	store, err := redisstore.New(client, clock, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func newReplicaOn(t *testing.T, client, notifyClient redis.UniversalClient, pref
 
 func redisClient(t *testing.T, addr string) redis.UniversalClient {
 	t.Helper()
-	c, err := redisstore.NewClient(redisstore.Config{URL: "redis://" + addr, Timeout: 300 * time.Millisecond})
+	c, err := redisstore.NewClient(redisstore.Config{URL: "redis://" + addr, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestReadsBeforeTheFirstLoadStandInForAnOutage(t *testing.T) {
 	cut := newCutter(t, addr)
 	clock := ports.SystemClock{}
 	store, err := redisstore.New(redisClient(t, cut.Listen), clock, redisstore.WithPrefix(uniquePrefix()),
-		redisstore.WithTimeout(300*time.Millisecond))
+		redisstore.WithTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

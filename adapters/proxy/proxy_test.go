@@ -23,14 +23,14 @@ import (
 // staticDirectory lists fixed endpoints for every service named in it.
 type staticDirectory map[string][]string
 
-func (d staticDirectory) Lookup(_ context.Context, service string) ([]catalog.Instance, error) {
+func (d staticDirectory) Lookup(_ context.Context, service string) (catalog.Service, error) {
 	eps, ok := d[service]
 	if !ok {
-		return nil, ports.ErrNotFound
+		return catalog.Service{Name: service, Index: 1}, ports.ErrNotFound
 	}
-	var out []catalog.Instance
+	out := catalog.Service{Name: service, Index: 1}
 	for i, ep := range eps {
-		out = append(out, catalog.Instance{Registration: catalog.Registration{
+		out.Instances = append(out.Instances, catalog.Instance{Registration: catalog.Registration{
 			ServiceName: service, InstanceID: fmt.Sprintf("i%d", i), Endpoint: ep}})
 	}
 	return out, nil

@@ -62,6 +62,11 @@ func (e *Error) Unwrap() []error {
 	return out
 }
 
+// badAnswer is a 200 that cannot be used: the registry answered (so it is
+// not unavailable to a breaker that reads ErrBadAnswer first), but nothing
+// in the answer can be routed to.
+var badAnswer = errors.Join(ports.ErrBadAnswer, ports.ErrUnavailable)
+
 // readKind is the gateway's table: 404 is a service the registry does not
 // know; anything else that is not a usable 200 is the registry failing, so
 // the caller can trip its breaker and fall back.

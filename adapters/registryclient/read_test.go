@@ -58,10 +58,11 @@ func TestSeedSingleObjectWithoutInstanceID(t *testing.T) {
 			"registered_at":1761311216.8317535,"last_heartbeat":1761311879.422453,"ttl_remaining":40}`))
 	}))
 	defer srv.Close()
-	list, err := newClient(t, srv.URL+"/", "").Lookup(context.Background(), "nmap_service")
+	snap, err := newClient(t, srv.URL+"/", "").Lookup(context.Background(), "nmap_service")
 	if err != nil {
 		t.Fatal(err)
 	}
+	list := snap.Instances
 	in := list[0]
 	if len(list) != 1 || in.InstanceID != "vertice-nmap:8047" || in.LastHeartbeat.Unix() != 1761311879 || in.TTL != 40*time.Second {
 		t.Fatalf("Lookup = %+v", list)

@@ -92,8 +92,8 @@ func TestHTTPSWithAPrivateCA(t *testing.T) {
 	if err := c.Register(context.Background(), reg); err != nil {
 		t.Fatalf("Register over https: %v", err)
 	}
-	if list, err := c.Lookup(context.Background(), "osint_service"); err != nil || list[0].Endpoint != reg.Endpoint {
-		t.Fatalf("Lookup over https: %+v %v", list, err)
+	if snap, err := c.Lookup(context.Background(), "osint_service"); err != nil || snap.Instances[0].Endpoint != reg.Endpoint {
+		t.Fatalf("Lookup over https: %+v %v", snap, err)
 	}
 	// The certificate names localhost too: TLS_SERVER_NAME checks that name.
 	conf, _ = registryclient.TLSConfig(ca, "localhost")

@@ -23,8 +23,17 @@ type Config struct {
 	RegistryURL string
 	// RegistryTimeout bounds one registry lookup (REGISTRY_TIMEOUT, 2 s).
 	RegistryTimeout time.Duration
-	// CacheTTL is how long a registry answer is reused (CACHE_TTL, 5 s).
+	// CacheTTL is how long a registry answer is reused (CACHE_TTL, 5 s)
+	// while the gateway does not follow the registry's change feed.
 	CacheTTL time.Duration
+	// Watch follows the registry's change feed, so a change reaches the
+	// routes within a round trip instead of within CACHE_TTL
+	// (REGISTRY_WATCH, default true; a v1 registry without the feed makes
+	// the gateway fall back to CACHE_TTL by itself).
+	Watch bool
+	// FeedWait is how long one change-feed request waits for a change
+	// (REGISTRY_WATCH_WAIT, 30 s).
+	FeedWait time.Duration
 	// BreakerFailures and BreakerOpen tune both the registry breaker and each
 	// service's upstream breaker (BREAKER_FAILURES 3, BREAKER_OPEN 30 s).
 	BreakerFailures int
@@ -85,6 +94,8 @@ func LoadConfig(lookup envconf.Lookup, environ []string) (Config, error) {
 		RegistryURL:         r.String("REGISTRY_URL", "http://vertice-register-lb:80"),
 		RegistryTimeout:     r.Duration("REGISTRY_TIMEOUT", 2*time.Second),
 		CacheTTL:            r.Duration("CACHE_TTL", 5*time.Second),
+		Watch:               r.Bool("REGISTRY_WATCH", true),
+		FeedWait:            r.Duration("REGISTRY_WATCH_WAIT", 30*time.Second),
 		BreakerFailures:     r.Int("BREAKER_FAILURES", 3, 1, 1000),
 		BreakerOpen:         r.Duration("BREAKER_OPEN", 30*time.Second),
 		StaleFor:            orNever(r, "ROUTE_STALE_TTL", routing.DefaultStaleFor),

@@ -51,9 +51,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		log.Warn(w)
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "registry", cfg.RegistryURL,
-		"cache_ttl", cfg.CacheTTL.String(), "fallbacks", cfg.FallbackNames())
+		"watch", cfg.Watch, "cache_ttl", cfg.CacheTTL.String(), "fallbacks", cfg.FallbackNames())
 	if ready != nil {
 		ready <- ln.Addr()
+	}
+	if app.follow != nil {
+		followCtx, stopFollowing := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); app.follow(followCtx) }()
+		defer func() { stopFollowing(); <-done }()
 	}
 	return graceful.Serve(ctx, ln, app.handler, log, cfg.HTTP)
 }

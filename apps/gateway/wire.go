@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,9 @@ import (
 type app struct {
 	handler http.Handler
 	router  *routing.Router
+	// follow keeps the routes current from the registry's change feed
+	// until ctx ends (nil when REGISTRY_WATCH is off).
+	follow func(ctx context.Context)
 }
 
 func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
@@ -33,7 +37,7 @@ func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	bs := breaker.Settings{Failures: cfg.BreakerFailures, OpenFor: cfg.BreakerOpen}
 	router, err := routing.New(dir, clock, fallbackOf(cfg.Fallbacks), routing.Settings{
 		CacheTTL: cfg.CacheTTL, StaleFor: cfg.StaleFor, Registry: bs, Upstream: bs,
-		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor, ForgetAfter: cfg.ForgetAfter,
+		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor, ForgetAfter: cfg.ForgetAfter, FeedWait: cfg.FeedWait,
 	})
 	if err != nil {
 		return nil, err
@@ -52,8 +56,12 @@ func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := mux(p, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), healthHandler(router))
-	return &app{handler: h, router: router}, nil
+	h := mux(p, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), healthHandler(router, cfg.Watch))
+	a := &app{handler: h, router: router}
+	if cfg.Watch {
+		a.follow = func(ctx context.Context) { router.Follow(ctx, dir, ports.SystemSleeper{}) }
+	}
+	return a, nil
 }
 
 func fallbackOf(m map[string]string) routing.Fallback {
@@ -81,10 +89,10 @@ func mux(p http.Handler, metrics http.Handler, health http.Handler) http.Handler
 // healthHandler is healthy while the gateway serves; with the registry's
 // breaker open it still routes (cache, fallback), so it says degraded with
 // a 200 rather than failing the container's healthcheck.
-func healthHandler(router *routing.Router) http.Handler {
+func healthHandler(router *routing.Router, watch bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		st := router.RegistryState(router.Now())
-		body := map[string]string{"status": "healthy", "registry_breaker": st.String()}
+		body := map[string]string{"status": "healthy", "registry_breaker": st.String(), "routes": routesState(router, watch)}
 		if st != breaker.Closed {
 			body["status"] = "degraded"
 			body["reason"] = "registry unreachable: routing from cache and fallback URLs"
@@ -97,4 +105,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// routesState says how the gateway keeps its routes current: following the
+// registry's change feed, or (REGISTRY_WATCH off, or the feed failing)
+// reading each service again after CACHE_TTL.
+func routesState(router *routing.Router, watch bool) string {
+	switch {
+	case router.Following():
+		return "following the registry's change feed"
+	case watch:
+		return "change feed unavailable: reading the registry every CACHE_TTL"
+	default:
+		return "reading the registry every CACHE_TTL"
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,21 +81,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 // TestRunServesAndShutsDown starts the wired registry on a free port and
 // stops it the way SIGTERM does (context cancel).
 func TestRunServesAndShutsDown(t *testing.T) {
-	cfg, _ := LoadConfig(envconf.Map(map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REGISTRY_TTL": "2s",
-		"REGISTRY_MAX_INSTANCES_PER_SERVICE": "1"}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr.String()
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("registry did not start")
-	}
+	base, stop := runRegistry(t, map[string]string{"REGISTRY_ADDR": "127.0.0.1:0", "REGISTRY_TTL": "2s",
+		"REGISTRY_MAX_INSTANCES_PER_SERVICE": "1"})
 	resp, err := http.Post(base+"/register", "application/json", strings.NewReader(
 		`{"service_name":"my_service","endpoint":"http://vertice-my-service:8080"}`))
 	if err != nil || resp.StatusCode != 201 {
@@ -120,15 +106,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		!strings.Contains(string(body), "go_goroutines") {
 		t.Fatalf("metrics: %s", body)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no graceful shutdown")
-	}
+	stop() // as SIGTERM: it fails the test unless the registry ends cleanly
 }
 
 func TestConfigTLSNeedsCertificateAndKey(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,6 +161,16 @@ func redisProxy(t *testing.T, upstream string) *toxiclient.Proxy {
 // configuration and returns its base URL; it stops when the test ends.
 func startRegistry(t *testing.T, env map[string]string) string {
 	t.Helper()
+	base, stop := runRegistry(t, env)
+	t.Cleanup(stop)
+	return base
+}
+
+// runRegistry runs the wired registry in this process and returns its
+// base URL and stop, which ends it as SIGTERM does and fails the test
+// unless it shuts down cleanly; stop may be called more than once.
+func runRegistry(t *testing.T, env map[string]string) (string, func()) {
+	t.Helper()
 	cfg, err := LoadConfig(envconf.Map(env))
 	if err != nil {
 		t.Fatal(err)
@@ -168,26 +179,29 @@ func startRegistry(t *testing.T, env map[string]string) string {
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("registry: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("registry: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("registry did not shut down")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("registry did not shut down")
-		}
-	})
+		})
+	}
 	select {
 	case addr := <-ready:
-		return "http://" + addr.String()
+		return "http://" + addr.String(), stop
 	case err := <-done:
 		t.Fatalf("registry: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("registry did not start")
 	}
-	return ""
+	return "", stop
 }
 
 func register(service, id string) string {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -16,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/testkit/dockertest"
 )
 
@@ -192,15 +188,7 @@ func TestBlockingQueryEndsAtTheLeasesEnd(t *testing.T) {
 // request waiting for ten minutes answer at once with the current state,
 // and the registry exits cleanly.
 func TestShutdownAnswersWaitingRequests(t *testing.T) {
-	cfg, err := LoadConfig(envconf.Map(registryEnv("")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
-	base := "http://" + (<-ready).String()
+	base, stop := runRegistry(t, registryEnv(""))
 	_, _, idx := get(t, base+"/services")
 	answered := make(chan int, 1)
 	go func() {
@@ -208,7 +196,8 @@ func TestShutdownAnswersWaitingRequests(t *testing.T) {
 		answered <- code
 	}()
 	time.Sleep(100 * time.Millisecond) // pacing only: let the request start waiting
-	cancel()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); stop() }()
 	select {
 	case code := <-answered:
 		if code != 200 {
@@ -217,25 +206,5 @@ func TestShutdownAnswersWaitingRequests(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("shutdown left a waiting request hanging")
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no graceful shutdown")
-	}
-}
-
-// TestBlockingReadOutlivesTheWriteTimeout: a blocking read waits longer
-// than HTTP_WRITE_TIMEOUT and still gets its answer: it moves its own
-// write deadline past its wait.
-func TestBlockingReadOutlivesTheWriteTimeout(t *testing.T) {
-	base := startRegistry(t, registryEnv("", "HTTP_WRITE_TIMEOUT", "500ms"))
-	_, _, idx := get(t, base+"/services")
-	start := time.Now()
-	code, _, got := get(t, fmt.Sprintf("%s/services?index=%d&wait=1500ms", base, idx))
-	if code != 200 || got != idx || time.Since(start) < 1500*time.Millisecond {
-		t.Fatalf("answered %d index %d after %s; want 200 with index %d after the whole wait", code, got, time.Since(start), idx)
-	}
+	<-stopped // stop fails the test unless the registry ends cleanly
 }

@@ -64,6 +64,7 @@ type Target struct {
 // request until the next refresh.
 type Route struct {
 	svc     *service
+	index   uint64 // the registry's index for the service (0: a fallback)
 	fetched time.Time
 	all     []*Target // sorted by instance ID, so round robin is stable
 	healthy []*Target // the ones whose metadata does not say unhealthy
@@ -75,15 +76,20 @@ func (rt *Route) Service() string { return rt.svc.name }
 // Targets returns every target, sorted by instance ID.
 func (rt *Route) Targets() []*Target { return rt.all }
 
-// install replaces the service's answer with the registry's instances.
-// Instances whose endpoint does not parse are dropped; the registry
-// validates endpoints, so that means a broken registry, not a user error.
-func (s *service) install(list []catalog.Instance, now time.Time) *Route {
+// install replaces the service's answer with the registry's, unless the
+// answer it holds is newer (two lookups crossed: the one that started
+// first may answer last). Instances whose endpoint does not parse are
+// dropped; the registry validates endpoints, so that means a broken
+// registry, not a user error.
+func (s *service) install(snap catalog.Service, now time.Time) *Route {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kept := make(map[string]*health, len(list))
-	rt := &Route{svc: s, fetched: now}
-	for _, in := range list {
+	if old := s.answer.Load(); old != nil && old.index > snap.Index {
+		return old
+	}
+	kept := make(map[string]*health, len(snap.Instances))
+	rt := &Route{svc: s, index: snap.Index, fetched: now}
+	for _, in := range snap.Instances {
 		u, err := url.Parse(in.Endpoint)
 		if err != nil || u.Host == "" {
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -64,6 +65,13 @@ type Router struct {
 	// the cache for the same service at the same time, so an expiring entry
 	// under load costs the registry one request, not one per client.
 	lookups singleflight.Group
+
+	// following is true while Follow has a feed answer and is waiting for
+	// the next: routes are then current until the feed names them.
+	following atomic.Bool
+	// confirmed is when the feed last answered (Unix ns): every route was
+	// current then.
+	confirmed atomic.Int64
 }
 
 // resolved is what a shared lookup hands every caller.
@@ -130,15 +138,32 @@ func (r *Router) serviceFor(name string) *service {
 	return s
 }
 
+// fresh is the service's route while it may be used without asking the
+// registry: while the router follows the change feed (it would have
+// heard of a change), else for CacheTTL after it was last known current.
 func (r *Router) fresh(name string, now time.Time) *Route {
 	s := r.service(name)
 	if s == nil {
 		return nil
 	}
-	if rt := s.answer.Load(); rt != nil && now.Sub(rt.fetched) < r.set.CacheTTL {
+	rt := s.answer.Load()
+	if rt == nil {
+		return nil
+	}
+	if r.following.Load() || now.Sub(r.current(rt)) < r.set.CacheTTL {
 		return rt
 	}
 	return nil
+}
+
+// current is when rt was last known to match the registry: when it was
+// read, or the feed's last answer if later (the feed would have named the
+// service had it changed).
+func (r *Router) current(rt *Route) time.Time {
+	if confirmed := time.Unix(0, r.confirmed.Load()); confirmed.After(rt.fetched) {
+		return confirmed
+	}
+	return rt.fetched
 }
 
 func (r *Router) shared(ctx context.Context, name string) (*Route, Source, error) {
@@ -167,24 +192,36 @@ func (r *Router) load(ctx context.Context, name string) (*Route, Source, error) 
 	if err := r.registry.Allow(r.clock.Now()); err != nil {
 		return r.degraded(name, r.clock.Now(), err)
 	}
-	list, err := r.dir.Lookup(ctx, name)
+	snap, err := r.dir.Lookup(ctx, name)
 	now := r.clock.Now()
 	switch {
 	case err == nil:
 		r.registry.Success(now)
-		return r.serviceFor(name).install(list, now), FromRegistry, nil
+		return r.serviceFor(name).install(snap, now), FromRegistry, nil
 	case errors.Is(err, ports.ErrNotFound):
 		r.registry.Success(now)
-		return r.unknown(name, now)
+		return r.unknown(name, snap.Index, now)
+	case errors.Is(err, ports.ErrBadAnswer):
+		// The registry answered: one service's unusable answer must not
+		// open the breaker every other service shares.
+		r.registry.Success(now)
+		return r.degraded(name, now, err)
 	default:
 		r.registry.Failure(now)
 		return r.degraded(name, now, err)
 	}
 }
 
-// unknown handles a registry that answered "no such service": the fallback
-// URL is cached like an answer, since the registry did speak.
-func (r *Router) unknown(name string, now time.Time) (*Route, Source, error) {
+// unknown handles a registry that answered "no such service" at index: the
+// fallback URL is cached like an answer, since the registry did speak. A
+// route read at a later index (the service came back while this lookup
+// was on its way) stands.
+func (r *Router) unknown(name string, index uint64, now time.Time) (*Route, Source, error) {
+	if s := r.service(name); s != nil && index > 0 {
+		if rt := s.answer.Load(); rt != nil && rt.index > index {
+			return rt, FromRegistry, nil
+		}
+	}
 	if endpoint, ok := r.fallback(name); ok {
 		if rt := r.serviceFor(name).fallbackRoute(endpoint, now); rt != nil {
 			return rt, FromFallback, nil
@@ -206,7 +243,7 @@ func (r *Router) degraded(name string, now time.Time, cause error) (*Route, Sour
 		}
 	}
 	if s := r.service(name); s != nil && r.set.StaleFor > 0 {
-		if rt := s.answer.Load(); rt != nil && now.Sub(rt.fetched) < r.set.StaleFor {
+		if rt := s.answer.Load(); rt != nil && now.Sub(r.current(rt)) < r.set.StaleFor {
 			return rt, FromStale, nil
 		}
 	}

@@ -18,25 +18,42 @@ import (
 )
 
 // fakeDirectory answers from a map, or fails with err; it counts lookups.
+// Every answer has index 1 unless indexes says otherwise.
 type fakeDirectory struct {
 	mu       sync.Mutex
 	services map[string][]catalog.Instance
+	indexes  map[string]uint64
 	err      error
 	calls    int
 }
 
-func (d *fakeDirectory) Lookup(_ context.Context, service string) ([]catalog.Instance, error) {
+func (d *fakeDirectory) Lookup(_ context.Context, service string) (catalog.Service, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls++
 	if d.err != nil {
-		return nil, d.err
+		return catalog.Service{}, d.err
 	}
-	list, ok := d.services[service]
-	if !ok {
-		return nil, fmt.Errorf("directory: %q: %w", service, ports.ErrNotFound)
+	snap := catalog.Service{Name: service, Index: max(d.indexes[service], 1), Instances: d.services[service]}
+	if _, ok := d.services[service]; !ok {
+		return snap, fmt.Errorf("directory: %q: %w", service, ports.ErrNotFound)
 	}
-	return list, nil
+	return snap, nil
+}
+
+// set changes what the directory says of service, at index.
+func (d *fakeDirectory) set(service string, index uint64, list []catalog.Instance) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.indexes == nil {
+		d.indexes = map[string]uint64{}
+	}
+	d.indexes[service] = index
+	if list == nil {
+		delete(d.services, service)
+		return
+	}
+	d.services[service] = list
 }
 
 func (d *fakeDirectory) fail(err error) { d.mu.Lock(); d.err = err; d.mu.Unlock() }
@@ -367,12 +384,12 @@ type gatedDirectory struct {
 	list    []catalog.Instance
 }
 
-func (d *gatedDirectory) Lookup(ctx context.Context, _ string) ([]catalog.Instance, error) {
+func (d *gatedDirectory) Lookup(ctx context.Context, name string) (catalog.Service, error) {
 	<-d.release
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("directory: %w: %w", err, ports.ErrUnavailable)
+		return catalog.Service{}, fmt.Errorf("directory: %w: %w", err, ports.ErrUnavailable)
 	}
-	return d.list, nil
+	return catalog.Service{Name: name, Index: 1, Instances: d.list}, nil
 }
 
 // TestLeaderHangingUpDoesNotCancelTheSharedLookup: the request that

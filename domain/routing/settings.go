@@ -28,7 +28,8 @@ const (
 // Settings tune a Router. Zero values mean the defaults above; the breakers'
 // zero values mean v1's 3 failures / 30 s.
 type Settings struct {
-	// CacheTTL is how long a registry answer is reused without asking again.
+	// CacheTTL is how long a registry answer is reused without asking again,
+	// while the router does not follow the change feed (Follow).
 	CacheTTL time.Duration
 	// StaleFor is how long after the registry last answered its answer may
 	// still be used when the registry fails and no fallback URL is set.
@@ -48,6 +49,9 @@ type Settings struct {
 	// are still forgotten). Keep it above StaleFor, or an idle service loses
 	// its stale answer early.
 	ForgetAfter time.Duration
+	// FeedWait is how long one change-feed request waits (Follow); zero
+	// means DefaultFeedWait.
+	FeedWait time.Duration
 }
 
 // Validate names the first field that cannot be used.
@@ -80,6 +84,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.EjectFor == 0 {
 		s.EjectFor = DefaultEjectFor
+	}
+	if s.FeedWait <= 0 {
+		s.FeedWait = DefaultFeedWait
 	}
 	if s.ForgetAfter == 0 {
 		s.ForgetAfter = DefaultForgetAfter

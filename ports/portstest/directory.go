@@ -16,9 +16,13 @@ func RunDirectory(t *testing.T, newDirectory func(t *testing.T, regs []catalog.R
 	t.Run("one instance", func(t *testing.T) {
 		d := newDirectory(t, []catalog.Registration{{ServiceName: "nmap_service", Endpoint: "http://vertice-nmap:8047",
 			Metadata: map[string]string{catalog.StatusKey: catalog.StatusHealthy}}})
-		list, err := d.Lookup(context.Background(), "nmap_service")
+		snap, err := d.Lookup(context.Background(), "nmap_service")
 		if err != nil {
 			t.Fatal(err)
+		}
+		list := snap.Instances
+		if snap.Name != "nmap_service" || snap.Index == 0 {
+			t.Fatalf("Lookup = %+v: want the service's name and index", snap)
 		}
 		if len(list) != 1 || list[0].Endpoint != "http://vertice-nmap:8047" || list[0].InstanceID == "" ||
 			list[0].Metadata[catalog.StatusKey] != catalog.StatusHealthy {
@@ -31,10 +35,11 @@ func RunDirectory(t *testing.T, newDirectory func(t *testing.T, regs []catalog.R
 			{ServiceName: "osint_service", InstanceID: "b", Endpoint: "http://b:1",
 				Metadata: map[string]string{catalog.StatusKey: catalog.StatusUnhealthy}},
 		})
-		list, err := d.Lookup(context.Background(), "osint_service")
+		snap, err := d.Lookup(context.Background(), "osint_service")
 		if err != nil {
 			t.Fatal(err)
 		}
+		list := snap.Instances
 		sort.Slice(list, func(i, j int) bool { return list[i].InstanceID < list[j].InstanceID })
 		if len(list) != 2 || list[0].InstanceID != "a" || list[1].Endpoint != "http://b:1" || list[1].Healthy() {
 			t.Fatalf("Lookup = %+v", list)

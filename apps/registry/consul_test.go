@@ -142,10 +142,10 @@ func runConsulClient(t *testing.T, writeTo, readFrom string) {
 		t.Fatalf("the blocking query answered before any change: %+v", res)
 	case <-time.After(300 * time.Millisecond):
 	}
+	changed := time.Now() // before the write: the bound covers the write's own round trip too
 	if err := agent.UpdateTTL("service:web-1", "", "pass"); err != nil {
 		t.Fatalf("UpdateTTL pass: %v", err)
 	}
-	changed := time.Now()
 	select {
 	case res := <-done:
 		if res.err != nil || res.meta.LastIndex <= meta.LastIndex || len(res.entries) != 1 ||
@@ -184,11 +184,11 @@ func runConsulClient(t *testing.T, writeTo, readFrom string) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the watch plan never fired")
 	}
+	registered := time.Now()
 	if err := agent.ServiceRegister(&api.AgentServiceRegistration{ID: "web-2", Name: "web", Address: "127.0.0.2", Port: 8080,
 		Check: &api.AgentServiceCheck{TTL: "10s", Status: api.HealthPassing}}); err != nil {
 		t.Fatal(err)
 	}
-	registered := time.Now()
 	select {
 	case ids := <-fired:
 		if !slices.Equal(ids, []string{"web-1", "web-2"}) {
@@ -207,10 +207,10 @@ func runConsulClient(t *testing.T, writeTo, readFrom string) {
 		Check: &api.AgentServiceCheck{TTL: "2s"}}); err != nil {
 		t.Fatal(err)
 	}
+	lastPass := time.Now() // before the pass: its lease ends 2 s after the registry renewed it, not before this
 	if err := agent.PassTTL("service:web-3", ""); err != nil {
 		t.Fatal(err)
 	}
-	lastPass := time.Now()
 	for _, id := range []string{"service:web-1", "service:web-2"} {
 		if err := agent.PassTTL(id, ""); err != nil {
 			t.Fatal(err)

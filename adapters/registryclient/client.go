@@ -81,6 +81,10 @@ type Client struct {
 	auth    string // the Authorization header, or ""
 	agent   string
 	http    *http.Client
+	// watch sends blocking reads, whose answer's headers come only when
+	// something changed: its transport does not bound the wait for them
+	// (the call's own timeout does).
+	watch *http.Client
 }
 
 // New returns a client of the registry at baseURL: an absolute http:// or
@@ -96,11 +100,12 @@ func New(baseURL string, o Options) (*Client, error) {
 	if o.Token != "" {
 		c.auth = "Bearer " + o.Token
 	}
-	c.http = &http.Client{
-		Transport: newTransport(o),
-		// A redirect is not part of the API; its status is the answer.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// A redirect is not part of the API; its status is the answer.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &http.Client{Transport: newTransport(o), CheckRedirect: noRedirect}
+	watch := newTransport(o)
+	watch.ResponseHeaderTimeout = 0
+	c.watch = &http.Client{Transport: watch, CheckRedirect: noRedirect}
 	return c, nil
 }
 
@@ -124,8 +129,7 @@ func ParseBaseURL(raw string) (string, error) {
 // newTransport keeps connections to the registry alive (one TLS handshake,
 // not one per heartbeat) and bounds each step of a call. HTTP/1.1 only:
 // calls are few and short, and an HTTP/2 connection's state costs more
-// memory than it saves. A blocking read (a watch that waits for a change)
-// will need a transport whose ResponseHeaderTimeout outlasts its wait.
+// memory than it saves.
 func newTransport(o Options) *http.Transport {
 	idle := cmp.Or(max(o.MaxIdleConnsPerHost, 0), DefaultIdleConns)
 	var protocols http.Protocols
@@ -150,15 +154,16 @@ func newTransport(o Options) *http.Transport {
 	return t
 }
 
-// call is one request. Blocking reads (watches) will pass a timeout longer
-// than the client's; zero means the client's.
+// call is one request. Blocking reads (watches) pass a timeout longer than
+// the client's (zero means the client's) and go through the watch client.
 type call struct {
-	method  string
-	path    string // escaped, starting with /
-	query   url.Values
-	body    []byte // JSON, or nil
-	limit   int64  // most bytes of the answer's body read
-	timeout time.Duration
+	method   string
+	path     string // escaped, starting with /
+	query    url.Values
+	body     []byte // JSON, or nil
+	limit    int64  // most bytes of the answer's body read
+	timeout  time.Duration
+	blocking bool
 }
 
 // answer is what the registry sent: the status stands even when the body
@@ -190,7 +195,11 @@ func (c *Client) exchange(ctx context.Context, k call) (answer, *Error) {
 		return answer{}, &Error{Method: k.method, URL: target, Err: err}
 	}
 	c.setHeaders(req, k.body != nil)
-	resp, err := c.http.Do(req)
+	client := c.http
+	if k.blocking {
+		client = c.watch
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return answer{}, &Error{Method: k.method, URL: target, Err: unwrapURLError(err)}
 	}

@@ -171,17 +171,11 @@ func matches(row serviceRow, q string) bool {
 	return true
 }
 
-// indexTime reads the time of a change from its index: an index is the
-// change's time in Unix microseconds unless changes came faster than one a
-// microsecond (domain/catalog.NextIndex). Indexes that cannot be such a
-// time (a backend from before that rule) read as the zero time, shown as
-// unknown.
+// indexTime is when the service last changed, read from its index; the
+// zero time (shown as the index) when the index is not a time.
 func indexTime(index uint64) time.Time {
-	const earliest = 1_500_000_000_000_000 // 2017, in microseconds
-	if index < earliest || index > 1<<53 {
-		return time.Time{}
-	}
-	return time.UnixMicro(int64(index))
+	t, _ := catalog.IndexTime(index)
+	return t
 }
 
 // tagsOf is an instance's tags. TAGS: registrations carry none yet; when

@@ -56,10 +56,10 @@ With -o json each line is a JSON object.`,
 			w := &watcher{cli: c, wait: wait, known: map[string]map[string]catalog.Instance{}}
 			var err error
 			if len(a) == 1 {
-				fmt.Fprintf(c.stderr, "watching %s at %s (Ctrl-C stops)\n", clean(a[0]), clean(c.registry))
+				w.notice = fmt.Sprintf("watching %s at %s (Ctrl-C stops)", clean(a[0]), clean(c.registry))
 				err = w.service(ctx, a[0])
 			} else {
-				fmt.Fprintf(c.stderr, "watching every service at %s (Ctrl-C stops)\n", clean(c.registry))
+				w.notice = fmt.Sprintf("watching every service at %s (Ctrl-C stops)", clean(c.registry))
 				err = w.all(ctx)
 			}
 			if ctx.Err() != nil {
@@ -79,6 +79,8 @@ type watcher struct {
 	// failing is set while the registry cannot be reached, so the outage
 	// is reported once, and its end too.
 	failing bool
+	// notice goes to stderr once the first answer came: the watch is on.
+	notice string
 }
 
 // service follows one service with blocking lookups.
@@ -175,6 +177,10 @@ func (w *watcher) retry(ctx context.Context, err error) bool {
 }
 
 func (w *watcher) recovered() {
+	if w.notice != "" {
+		fmt.Fprintln(w.stderr, w.notice)
+		w.notice = ""
+	}
 	if w.failing {
 		fmt.Fprintln(w.stderr, "vertice: the registry answers again")
 		w.failing = false

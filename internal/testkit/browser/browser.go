@@ -88,14 +88,26 @@ func StartT(tb testing.TB, width, height int) context.Context {
 	return ctx
 }
 
-// Tab opens a new tab of the browser; it closes with the test.
+// NewTab opens a new tab of the browser; cancel closes it.
+func NewTab(browser context.Context) (context.Context, context.CancelFunc, error) {
+	ctx, cancel := chromedp.NewContext(browser)
+	// The first action makes the tab: no timeout on it, which would
+	// close the tab when it ends.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
+
+// Tab is NewTab for tests: the tab closes with the test.
 func Tab(tb testing.TB, browser context.Context) context.Context {
 	tb.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
-	tb.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
+	ctx, cancel, err := NewTab(browser)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(cancel)
 	return ctx
 }
 

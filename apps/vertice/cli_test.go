@@ -256,6 +256,14 @@ func TestBadUsageIsExit2(t *testing.T) {
 	fails(t, append(env, "REGISTRY_TIMEOUT=forever"), 2, []string{"REGISTRY_TIMEOUT"}, "services")
 }
 
+// The images' shared HEALTHCHECK runs -healthcheck: a client is healthy
+// while it runs, whatever the registry.
+func TestHealthcheckFlagOfTheImages(t *testing.T) {
+	if out := must(t, []string{"REGISTRY_URL=http://127.0.0.1:1"}, "-healthcheck"); out != "" {
+		t.Fatalf("printed %q", out)
+	}
+}
+
 func TestShellCompletion(t *testing.T) {
 	url := startRegistry(t)
 	env := []string{"REGISTRY_URL=" + url}

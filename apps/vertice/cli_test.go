@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +199,27 @@ func TestCommandsAgainstARealRegistry(t *testing.T) {
 	}
 	if out := must(t, env, "version"); !strings.HasPrefix(out, "vertice "+h.Version+"\nregistry "+h.Version+" at "+url) {
 		t.Fatalf("version: %q", out)
+	}
+}
+
+// A degraded replica (a stand-in answering /health as a registry whose
+// Redis is down does) prints its report and exits 1 with the reason.
+func TestHealthOfADegradedReplicaIsExit1(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"degraded","reason":"backend unavailable: dial tcp 10.0.0.1:6379",` +
+			`"notifications":"down: reads go to Redis","backend":"redis","topology":"sentinel","breaker":"open","version":"v9"}`))
+	}))
+	defer srv.Close()
+	r := vertice(t, []string{"REGISTRY_URL=" + srv.URL}, "health")
+	if r.code != 1 || r.stderr != "vertice: the registry is degraded: backend unavailable: dial tcp 10.0.0.1:6379\n" ||
+		!strings.Contains(r.stdout, "STATUS         degraded (backend unavailable: dial tcp 10.0.0.1:6379)") ||
+		!strings.Contains(r.stdout, "BACKEND        redis (sentinel)") || !strings.Contains(r.stdout, "BREAKER        open") ||
+		!strings.Contains(r.stdout, "NOTIFICATIONS  down: reads go to Redis") || strings.Contains(r.stdout, "CATALOG INDEX") {
+		t.Fatalf("%+v", r)
 	}
 }
 

@@ -59,12 +59,17 @@ func buildAndRun(m *testing.M) int {
 func startRegistry(t *testing.T, env ...string) string {
 	t.Helper()
 	addr := freeport.MustAddr(t)
+	startRegistryAt(t, addr, env...)
+	return "http://" + addr
+}
+
+func startRegistryAt(t *testing.T, addr string, env ...string) *proc.Process {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "vertice-registry"))
 	cmd.Env = append([]string{"REGISTRY_ADDR=" + addr, "LOG_LEVEL=warn"}, env...)
 	p := proc.StartT(t, "vertice-registry", cmd)
-	url := "http://" + addr
-	p.Eventually(t, 10*time.Second, "registry up", poll.Status(url+"/health", 200))
-	return url
+	p.Eventually(t, 10*time.Second, "registry up", poll.Status("http://"+addr+"/health", 200))
+	return p
 }
 
 type result struct {
@@ -436,6 +441,40 @@ func TestWatchOneService(t *testing.T) {
 	}
 	if e := w.next(t, changeBound); e.Event != "removed" || e.InstanceID != "d-1" {
 		t.Fatalf("after the deregistration: %+v", e)
+	}
+	w.stop(t)
+}
+
+// TestWatchRidesOutARegistryRestart: while the registry is away the watch
+// says so once and keeps trying; the restarted registry (an empty memory
+// store) is read afresh: what is gone is removed, what is new added.
+func TestWatchRidesOutARegistryRestart(t *testing.T) {
+	addr := freeport.MustAddr(t)
+	url := "http://" + addr
+	first := startRegistryAt(t, addr)
+	post(t, url, `{"service_name":"old_service","instance_id":"old-1","endpoint":"http://o:1"}`)
+	w := startWatch(t, []string{"REGISTRY_URL=" + url})
+	if e := w.next(t, 10*time.Second); e.Event != "present" || e.Service != "old_service" {
+		t.Fatalf("first event: %+v", e)
+	}
+	if err := first.Stop(proc.Grace); err != nil {
+		t.Fatalf("registry stop: %v", err)
+	}
+	poll.Eventually(t, 10*time.Second, "the outage reported", poll.Holds(func() bool {
+		return strings.Contains(w.stderr.String(), "cannot reach the registry") && strings.Contains(w.stderr.String(), "retrying")
+	}))
+	startRegistryAt(t, addr)
+	post(t, url, `{"service_name":"new_service","instance_id":"new-1","endpoint":"http://n:1"}`)
+	got := map[string]string{}
+	for len(got) < 2 {
+		e := w.next(t, 15*time.Second) // the retry backs off up to 10 s
+		got[e.Service] = e.Event
+	}
+	if got["old_service"] != "removed" || got["new_service"] != "added" {
+		t.Fatalf("after the restart: %v", got)
+	}
+	if n := strings.Count(w.stderr.String(), "retrying"); n != 1 || !strings.Contains(w.stderr.String(), "answers again") {
+		t.Fatalf("the outage should be reported once, and its end: %s", w.stderr.String())
 	}
 	w.stop(t)
 }

@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/sethvargo/go-retry"
 	"github.com/spf13/cobra"
 
+	"github.com/vertice/vertice/adapters/registryclient"
 	"github.com/vertice/vertice/domain/catalog"
-	"github.com/vertice/vertice/ports"
 )
 
 // DefaultWatchWait is how long one blocking read waits for a change before
@@ -81,6 +82,9 @@ type watcher struct {
 	failing bool
 	// notice goes to stderr once the first answer came: the watch is on.
 	notice string
+	// backoff paces the tries while the registry is away: 0.5 s, doubling
+	// up to 10 s; a new outage starts again from 0.5 s.
+	backoff retry.Backoff
 }
 
 // service follows one service with blocking lookups.
@@ -117,19 +121,20 @@ func (w *watcher) all(ctx context.Context) error {
 		}
 		w.recovered()
 		listed := map[string]bool{}
+		var lookupErr error
 		for _, si := range feed.Services {
 			listed[si.Name] = true
-			snap, err := w.client.LookupAt(ctx, si.Name, 0, 0)
-			if err != nil {
-				if !w.retry(ctx, err) {
-					return err
-				}
-				break // the feed is asked again from the same index
+			var snap catalog.Service
+			if snap, lookupErr = w.client.LookupAt(ctx, si.Name, 0, 0); lookupErr != nil {
+				break
 			}
 			w.apply(si.Name, snap, first)
 		}
-		if err != nil {
-			continue
+		if lookupErr != nil {
+			if !w.retry(ctx, lookupErr) {
+				return lookupErr
+			}
+			continue // the feed is asked again from the same index
 		}
 		for _, si := range feed.Removed {
 			w.apply(si.Name, catalog.Service{Name: si.Name, Index: si.Index}, false)
@@ -164,16 +169,28 @@ func (w *watcher) next(ctx context.Context, had, got uint64) uint64 {
 // restarting, the network blinks), saying so once; any other error ends
 // the watch.
 func (w *watcher) retry(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || !errors.Is(err, ports.ErrUnavailable) || errors.Is(err, ports.ErrNotFound) {
+	if ctx.Err() != nil || !outage(err) {
 		return false
 	}
 	if !w.failing {
 		fmt.Fprintf(w.stderr, "vertice: %s; retrying\n", oneLine(w.explain(err)))
 		w.failing = true
 	}
-	b := retry.WithCappedDuration(10*time.Second, retry.NewExponential(500*time.Millisecond))
-	d, _ := b.Next()
+	if w.backoff == nil {
+		w.backoff = retry.WithCappedDuration(10*time.Second, retry.NewExponential(500*time.Millisecond))
+	}
+	d, _ := w.backoff.Next()
 	return pause(ctx, d)
+}
+
+// outage says whether err is the registry being away (no answer, a 5xx, a
+// 429) rather than a request it refuses, which retrying will not mend.
+func outage(err error) bool {
+	var e *registryclient.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Status == 0 || e.Status >= 500 || e.Status == http.StatusTooManyRequests
 }
 
 func (w *watcher) recovered() {
@@ -185,6 +202,7 @@ func (w *watcher) recovered() {
 		fmt.Fprintln(w.stderr, "vertice: the registry answers again")
 		w.failing = false
 	}
+	w.backoff = nil
 }
 
 func pause(ctx context.Context, d time.Duration) bool {

@@ -24,6 +24,7 @@ import (
 	"github.com/vertice/vertice/internal/testkit/images"
 	"github.com/vertice/vertice/internal/testkit/lint"
 	"github.com/vertice/vertice/internal/testkit/local"
+	"github.com/vertice/vertice/internal/testkit/uishot"
 )
 
 // Test groups the test suites; `go tool mage test` runs them all.
@@ -38,6 +39,9 @@ type Images mg.Namespace
 
 // Compose groups the deployment checks.
 type Compose mg.Namespace
+
+// UI groups the web UI's targets.
+type UI mg.Namespace
 
 // Aliases keep the README's command short: `go tool mage test`.
 var Aliases = map[string]interface{}{
@@ -55,7 +59,8 @@ var testEnv = map[string]string{
 
 // ---- build and run ---------------------------------------------------------
 
-// Build compiles every program under apps/ into a static bin/vertice-<name>.
+// Build compiles every program under apps/ into a static bin/vertice-<name>,
+// and the command-line client apps/vertice into bin/vertice.
 func Build(ctx context.Context) error {
 	apps, err := build.Binaries(ctx, os.Stdout, ".", "bin")
 	if err != nil {
@@ -81,8 +86,8 @@ func Fuzz() error {
 }
 
 // Run builds and starts, on this machine: the registry on the in-memory
-// store (:8888), a demo service (:8080) with its sidecar (status on :9100),
-// and the gateway (:8000), until Ctrl-C.
+// store (:8888, web UI at /ui/), a demo service (:8080) with its sidecar
+// (status on :9100), and the gateway (:8000), until Ctrl-C.
 func Run(ctx context.Context) error {
 	mg.CtxDeps(ctx, Build)
 	ctx, stop := serve.SignalContext()
@@ -119,7 +124,8 @@ func (Test) Unit() error {
 	return sh.RunWithV(testEnv, "go", "test", "-race", "-count=1", "./domain/...", "./ports/...",
 		"./adapters/memstore/...", "./adapters/ginapi/...", "./adapters/resilient/...", "./adapters/proxy/...",
 		"./adapters/registryapi/...", "./adapters/registryclient/...", "./adapters/healthprobe/...",
-		"./adapters/promstats/...", "./internal/envconf/...", "./internal/testkit/arch/...")
+		"./adapters/promstats/...", "./adapters/ui/...", "./internal/envconf/...", "./internal/serve/version/...",
+		"./internal/testkit/arch/...")
 }
 
 // Chaos runs the container suites on their own: the e2e happy paths and
@@ -206,6 +212,21 @@ func (Bench) Propagation(ctx context.Context) error {
 	}
 	return sh.RunWithV(env, "go", "test", "-run", "^$", "-bench", "BenchmarkPropagation", "-benchtime", "1x",
 		"-timeout", "40m", "./internal/bench/propagation/")
+}
+
+// ---- web UI ------------------------------------------------------------------
+
+// Shot writes screenshots of the web UI's two pages to docs/
+// (ui-services.png, ui-service.png), which the README shows: it builds the
+// programs, starts bin/vertice-registry on a free port with sample
+// services, and opens the pages in headless Chromium (Debian's chromium,
+// installed with apt-get when missing and running as root).
+func (UI) Shot(ctx context.Context) error {
+	mg.CtxDeps(ctx, Build)
+	if err := debian.Ensure(ctx, os.Stdout, "ui:shot", map[string]string{"chromium": "chromium"}); err != nil {
+		return err
+	}
+	return uishot.Run(ctx, "bin/vertice-registry", "docs", os.Stdout)
 }
 
 // ---- images and compose --------------------------------------------------------

@@ -23,6 +23,9 @@ type Health struct {
 	// Notifications says, on a shared backend, whether change
 	// notifications keep this replica's copy of the catalog exact ("up").
 	Notifications string `json:"notifications,omitempty"`
+	// Breaker is the backend breaker's state ("closed", "open",
+	// "half-open"), when there is one.
+	Breaker string `json:"breaker,omitempty"`
 }
 
 // Options wire the API. Zero values: no token means writes are open; nil
@@ -32,9 +35,13 @@ type Options struct {
 	Registry *registry.Service
 	// Token, when set, is required as "Authorization: Bearer <Token>" on writes.
 	Token string
-	// Backend names the store in /health ("memory", "redis").
-	Backend string
-	Health  func(context.Context) Health
+	// Backend names the store in /health ("memory", "redis"); Topology
+	// says how Redis is reached ("single", "sentinel", "cluster"); Version
+	// names the build. Empty Topology and Version are left out of /health.
+	Backend  string
+	Topology string
+	Version  string
+	Health   func(context.Context) Health
 	// Observer learns of every registry operation served (metrics).
 	Observer Observer
 	// Metrics serves GET /metrics when set.
@@ -47,6 +54,9 @@ type Options struct {
 	// minute); a blocking read moves its own write deadline to its wait
 	// plus this.
 	WriteTimeout time.Duration
+	// UI, when set, serves GET and HEAD under /ui/ (the read-only web UI,
+	// adapters/ui); /ui redirects there.
+	UI http.Handler
 }
 
 // Observer learns what the API served, for metrics; the API itself holds
@@ -100,11 +110,6 @@ func OperationOf(method, route string) string {
 	return ""
 }
 
-type healthJSON struct {
-	Health
-	Backend string `json:"backend"`
-}
-
 type api struct {
 	Options
 }
@@ -142,6 +147,10 @@ func New(o Options) http.Handler {
 	r.GET("/v1/sd/prometheus", a.prometheusSD)
 	if o.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(o.Metrics))
+	}
+	if o.UI != nil {
+		r.GET("/ui/*path", gin.WrapH(o.UI))
+		r.HEAD("/ui/*path", gin.WrapH(o.UI))
 	}
 	r.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, registryapi.Error{Detail: "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
@@ -268,5 +277,6 @@ func (a *api) health(c *gin.Context) {
 	if backend == "" {
 		backend = "memory"
 	}
-	c.JSON(http.StatusOK, healthJSON{Health: h, Backend: backend})
+	c.JSON(http.StatusOK, registryapi.Health{Status: h.Status, Reason: h.Reason, Notifications: h.Notifications,
+		Backend: backend, Topology: a.Topology, Breaker: h.Breaker, Version: a.Version})
 }

@@ -81,11 +81,13 @@ func TestHTTPSServiceWithASelfSignedCertificate(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	defer srv.Close()
-	p := mustNew(t, srv.URL+"/health", time.Second)
+	// A generous timeout: a TLS handshake under -race on a busy machine can
+	// take over a second, and the timeout is not what this test is about.
+	p := mustNew(t, srv.URL+"/health", 20*time.Second)
 	if err := p.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("an untrusted certificate must fail the probe naming it, got %v", err)
 	}
-	p, err := healthprobe.New(srv.URL+"/health", healthprobe.Options{Timeout: time.Second, InsecureSkipVerify: true})
+	p, err := healthprobe.New(srv.URL+"/health", healthprobe.Options{Timeout: 20 * time.Second, InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

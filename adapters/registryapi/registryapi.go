@@ -130,7 +130,10 @@ func (j Instance) Catalog() catalog.Instance {
 }
 
 // Lookup is GET /services/{name}: the preferred instance as the seed's
-// object, plus every instance when there is more than one.
+// object, plus every instance when there is more than one or when the one
+// was registered with its own instance ID (the seed's clients never send
+// one, so they always read the seed's object; a client that names its
+// instances learns their IDs).
 type Lookup struct {
 	Instance
 	Instances []Instance `json:"instances,omitempty"`
@@ -140,7 +143,7 @@ type Lookup struct {
 // one.
 func NewLookup(list []catalog.Instance, now time.Time) Lookup {
 	out := Lookup{Instance: NewInstance(list[0], now, false)}
-	if len(list) > 1 {
+	if len(list) > 1 || !list[0].DefaultID {
 		out.Instances = make([]Instance, 0, len(list))
 		for _, in := range list {
 			out.Instances = append(out.Instances, NewInstance(in, now, true))

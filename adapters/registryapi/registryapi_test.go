@@ -22,9 +22,12 @@ func inst(id, endpoint string, renewed time.Time) catalog.Instance {
 }
 
 // The seed's object, byte for byte: field names, their order, no
-// instance_id and no instances for a single instance.
+// instance_id and no instances for a single instance registered as the
+// seed's clients register, without an instance ID.
 func TestSingleInstanceIsTheSeedsObject(t *testing.T) {
-	b, err := json.Marshal(registryapi.NewLookup([]catalog.Instance{inst("a", "http://vertice-nmap:8047", now.Add(-20*time.Second))}, now))
+	in := inst("vertice-nmap:8047", "http://vertice-nmap:8047", now.Add(-20*time.Second))
+	in.DefaultID = true
+	b, err := json.Marshal(registryapi.NewLookup([]catalog.Instance{in}, now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +35,20 @@ func TestSingleInstanceIsTheSeedsObject(t *testing.T) {
 		`"metadata":{"version":"1.0.0"},"registered_at":1761311216.8317535,"last_heartbeat":1761311859.422453,"ttl_remaining":40}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+// An instance registered with its own ID is listed in the instances
+// array even alone, so a client learns the ID it must name (a heartbeat,
+// a deregistration); the seed's clients never send one.
+func TestSingleInstanceWithItsOwnIDIsListed(t *testing.T) {
+	b, _ := json.Marshal(registryapi.NewLookup([]catalog.Instance{inst("nmap-1", "http://vertice-nmap:8047", now)}, now))
+	var back registryapi.Lookup
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Catalog(); len(got) != 1 || got[0].InstanceID != "nmap-1" || back.Endpoint != "http://vertice-nmap:8047" {
+		t.Fatalf("%s read back as %+v", b, got)
 	}
 }
 

@@ -21,9 +21,14 @@ func (c *Client) Heartbeat(ctx context.Context, service, instanceID string) erro
 		registryapi.HeartbeatRequest{ServiceName: service, InstanceID: instanceID})
 }
 
-// Deregister DELETEs /services/{service}/{instanceID}.
+// Deregister DELETEs /services/{service}/{instanceID}, or every instance
+// of the service (/services/{service}) when instanceID is empty.
 func (c *Client) Deregister(ctx context.Context, service, instanceID string) error {
-	return c.send(ctx, http.MethodDelete, registryapi.InstancePath(service, instanceID), nil)
+	path := registryapi.InstancePath(service, instanceID)
+	if instanceID == "" {
+		path = registryapi.ServicePath(service)
+	}
+	return c.send(ctx, http.MethodDelete, path, nil)
 }
 
 var _ ports.RegistryClient = (*Client)(nil)

@@ -156,3 +156,17 @@ func (c Config) Backend() string {
 	}
 	return "redis"
 }
+
+// Topology says how the registry reaches Redis: "single", "sentinel" or
+// "cluster"; "" on the memory store.
+func (c Config) Topology() string {
+	switch {
+	case len(c.SentinelAddrs) > 0:
+		return "sentinel"
+	case len(c.ClusterAddrs) > 0:
+		return "cluster"
+	case c.RedisURL != "":
+		return "single"
+	}
+	return ""
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve"
 	"github.com/vertice/vertice/internal/serve/graceful"
+	"github.com/vertice/vertice/internal/serve/version"
 )
 
 // DefaultGCPercent is the registry's GOGC when the environment sets none.
@@ -56,7 +57,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return err
 	}
 	log.Info("registry listening", "addr", ln.Addr().String(), "backend", cfg.Backend(), "ttl", cfg.TTL.String(),
-		"auth", cfg.Token != "", "tls", cfg.TLS())
+		"auth", cfg.Token != "", "tls", cfg.TLS(), "version", version.String())
 	if ready != nil {
 		ready <- ln.Addr()
 	}

@@ -19,10 +19,13 @@ import (
 	"github.com/vertice/vertice/adapters/mirror"
 	"github.com/vertice/vertice/adapters/promstats"
 	"github.com/vertice/vertice/adapters/redisstore"
+	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/adapters/resilient"
+	"github.com/vertice/vertice/adapters/ui"
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/registry"
+	"github.com/vertice/vertice/internal/serve/version"
 	"github.com/vertice/vertice/ports"
 )
 
@@ -62,7 +65,12 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Registry: svc,
 		Token:    cfg.Token,
 		Backend:  cfg.Backend(),
+		Topology: cfg.Topology(),
+		Version:  version.String(),
 		Health:   func(context.Context) ginapi.Health { return health(st) },
+		UI: ui.New(ui.Options{Registry: svc, Logger: log, Health: func(context.Context) registryapi.Health {
+			return replica(cfg, health(st))
+		}}),
 		Observer: stats,
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger:   log,
@@ -185,7 +193,7 @@ func reap(ctx context.Context, r ports.Reaper, log *slog.Logger) {
 // notifications keep this replica's copy of the catalog exact.
 func health(st *stores) ginapi.Health {
 	status, reason := st.guarded.Health()
-	h := ginapi.Health{Status: status, Reason: reason}
+	h := ginapi.Health{Status: status, Reason: reason, Breaker: st.guarded.State().String()}
 	if st.copy != nil {
 		h.Notifications = "up"
 		if !st.copy.Coherent() {
@@ -193,6 +201,12 @@ func health(st *stores) ginapi.Health {
 		}
 	}
 	return h
+}
+
+// replica is what the web UI's replica panel shows: /health's answer.
+func replica(cfg Config, h ginapi.Health) registryapi.Health {
+	return registryapi.Health{Status: h.Status, Reason: h.Reason, Notifications: h.Notifications,
+		Backend: cfg.Backend(), Topology: cfg.Topology(), Breaker: h.Breaker, Version: version.String()}
 }
 
 func newMetrics(svc *registry.Service, store *resilient.Store) (*prometheus.Registry, *promstats.Registry, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/vertice/vertice/internal/serve/version"
 )
 
 // Program describes one of Vértice's HTTP servers for Main.
@@ -28,7 +30,7 @@ type Program[C any] struct {
 }
 
 // Main is the whole main() of a server: -healthcheck probes the local
-// /health and exits 0 or 1; a bad configuration exits 2 naming every bad
+// /health and exits 0 or 1; -version prints the build and exits 0; a bad configuration exits 2 naming every bad
 // variable; otherwise it runs until SIGTERM or SIGINT, exiting 1 when it
 // fails.
 func Main[C any](p Program[C]) {
@@ -36,7 +38,12 @@ func Main[C any](p Program[C]) {
 		DefaultGOGC(p.GCPercent)
 	}
 	healthcheck := flag.Bool("healthcheck", false, "probe this "+p.Name+"'s /health and exit 0 (healthy) or 1")
+	showVersion := flag.Bool("version", false, "print this "+p.Name+"'s version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(p.Name, version.String())
+		os.Exit(0)
+	}
 	cfg, err := p.Load()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, p.Name+": bad configuration:\n"+err.Error())

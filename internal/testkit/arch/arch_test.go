@@ -139,6 +139,15 @@ var rules = []rule{
 		linked:    true,
 	},
 	{
+		name:   "the CLI links no server libraries",
+		reason: "vertice is a client of the registry's HTTP API: it needs neither the registry's HTTP framework nor a Redis driver",
+		from:   func(r string) bool { return under(r, "apps/vertice") },
+		forbidden: func(path string, _ bool) bool {
+			return strings.HasPrefix(path, "github.com/gin-gonic/") || strings.HasPrefix(path, "github.com/redis/")
+		},
+		linked: true,
+	},
+	{
 		name:   "shipped code links no harness",
 		reason: "internal/bench, internal/testkit and ports/portstest are for tests and benchmarks; a binary never carries them",
 		from:   shipped,
@@ -216,7 +225,7 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// A graph without the core would pass every rule and prove nothing.
-	for _, want := range []string{"domain/catalog", "ports", "adapters/ginapi", "apps/sidecar", "internal/testkit/poll"} {
+	for _, want := range []string{"domain/catalog", "ports", "adapters/ginapi", "apps/sidecar", "apps/vertice", "internal/testkit/poll"} {
 		if !slices.ContainsFunc(graph, func(p pkg) bool { return rel(p.ImportPath) == want }) {
 			t.Fatalf("go list found no %s among %d packages of ours", want, ours)
 		}
@@ -241,6 +250,7 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		{ImportPath: m("adapters/ginapi"), Imports: []string{m("domain/registry"), m("apps/registry")}},
 		{ImportPath: m("internal/envconf"), Imports: []string{m("domain/catalog")}},
 		{ImportPath: m("apps/sidecar"), Deps: []string{"github.com/gin-gonic/gin", m("internal/testkit/poll")}},
+		{ImportPath: m("apps/vertice"), Deps: []string{"github.com/redis/go-redis/v9", "github.com/gin-gonic/gin", m("adapters/registryclient")}},
 		{ImportPath: m("internal/bench/gateway"), Imports: []string{m("adapters/ginapi"), m("domain/registry")}},
 	}
 	got := strings.Join(violations(graph), "\n")
@@ -254,13 +264,15 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		"internal/envconf -> " + m("domain/catalog") + ": shared plumbing stays below the hexagon",
 		"apps/sidecar -> github.com/gin-gonic/gin: the sidecar links no gin",
 		"apps/sidecar -> " + m("internal/testkit/poll") + ": shipped code links no harness",
+		"apps/vertice -> github.com/redis/go-redis/v9: the CLI links no server libraries",
+		"apps/vertice -> github.com/gin-gonic/gin: the CLI links no server libraries",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no violation %q in:\n%s", want, got)
 		}
 	}
 	for _, allowed := range []string{"domain/catalog -> net/url", "domain/registry -> " + m("ports") + ":",
-		"ports -> " + m("domain/catalog"), "internal/bench/gateway ->"} {
+		"ports -> " + m("domain/catalog"), "internal/bench/gateway ->", "apps/vertice -> " + m("adapters/registryclient")} {
 		if strings.Contains(got, allowed) {
 			t.Errorf("allowed edge %q reported in:\n%s", allowed, got)
 		}

@@ -22,9 +22,46 @@ import (
 const Module = "github.com/vertice/vertice"
 
 // Flags are the `go build` flags of every shipped binary: static (with
-// CGO_ENABLED=0) and stripped; nomsgpack drops gin's msgpack codec, about
-// 6 MB no API uses.
-var Flags = []string{"-tags", "nomsgpack,nethttpomithttp2", "-trimpath", "-ldflags", "-s -w"}
+// CGO_ENABLED=0); nomsgpack drops gin's msgpack codec, about 6 MB no API
+// uses. Binary adds the linker's flags (LinkFlags).
+var Flags = []string{"-tags", "nomsgpack,nethttpomithttp2", "-trimpath"}
+
+// VersionVar is the variable the linker sets to the build's version
+// (internal/serve/version), shown by /health, the web UI and `vertice
+// version`.
+const VersionVar = Module + "/internal/serve/version.Version"
+
+// LinkFlags strip the binary and stamp version into it (none when empty).
+func LinkFlags(version string) string {
+	if version == "" {
+		return "-s -w"
+	}
+	return "-s -w -X " + VersionVar + "=" + version
+}
+
+// Describe names the commit root is at, as `git describe --tags --always
+// --dirty` does (a tag, or a short commit, "-dirty" when the tree has
+// changes), or "" when git cannot say (no git, no repository). The Go
+// toolchain's own VCS stamp is off on these machines (GOFLAGS has
+// -buildvcs=false), so the build stamps the version itself.
+func Describe(ctx context.Context, root string) string {
+	cmd := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// BinaryName is the file name of app's binary: vertice-<app>, except the
+// command-line client, apps/vertice, which is plain vertice.
+func BinaryName(app string) string {
+	if app == "vertice" {
+		return "vertice"
+	}
+	return "vertice-" + app
+}
 
 // RepoRoot walks up from the working directory to the folder holding
 // go.mod (tests run in their package's folder).
@@ -62,7 +99,8 @@ func Apps(root string) ([]string, error) {
 // Binary compiles root/apps/<app> into out as a shipped binary, writing
 // the compiler's output to log.
 func Binary(ctx context.Context, log io.Writer, root, app, out string) error {
-	args := append(append([]string{"build"}, Flags...), "-o", out, "./apps/"+app)
+	args := append(append([]string{"build"}, Flags...), "-ldflags", LinkFlags(Describe(ctx, root)),
+		"-o", out, "./apps/"+app)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -81,15 +119,15 @@ func Run(log io.Writer, cmd *exec.Cmd) error {
 	return nil
 }
 
-// Binaries compiles every program into dir/vertice-<app> and returns the
-// programs' names.
+// Binaries compiles every program into dir (see BinaryName) and returns
+// the programs' names.
 func Binaries(ctx context.Context, log io.Writer, root, dir string) ([]string, error) {
 	apps, err := Apps(root)
 	if err != nil {
 		return nil, err
 	}
 	for _, app := range apps {
-		if err := Binary(ctx, log, root, app, filepath.Join(dir, "vertice-"+app)); err != nil {
+		if err := Binary(ctx, log, root, app, filepath.Join(dir, BinaryName(app))); err != nil {
 			return nil, err
 		}
 	}

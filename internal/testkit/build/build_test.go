@@ -43,3 +43,20 @@ func TestSplitPackages(t *testing.T) {
 		t.Fatalf("rest %v, cluster %v", rest, cluster)
 	}
 }
+
+func TestBinaryNames(t *testing.T) {
+	for app, want := range map[string]string{"registry": "vertice-registry", "sidecar": "vertice-sidecar", "vertice": "vertice"} {
+		if got := BinaryName(app); got != want {
+			t.Errorf("BinaryName(%q) = %q, want %q", app, got, want)
+		}
+	}
+}
+
+func TestLinkFlagsStampTheVersion(t *testing.T) {
+	if got := LinkFlags(""); got != "-s -w" {
+		t.Errorf("LinkFlags(\"\") = %q", got)
+	}
+	if got := LinkFlags("v1.2.0-3-gabc"); got != "-s -w -X "+Module+"/internal/serve/version.Version=v1.2.0-3-gabc" {
+		t.Errorf("LinkFlags = %q", got)
+	}
+}

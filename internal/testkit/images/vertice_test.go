@@ -43,3 +43,26 @@ func TestEnsureVerticeBuildsRegistry(t *testing.T) {
 		t.Fatalf("bad config run: %v\n%s", err, out)
 	}
 }
+
+// TestEnsureVerticeBuildsTheCLI builds vertice/vertice:latest, the
+// command-line client's image (the images' build covers every program
+// under apps/), and runs it: --version exits 0, a call to a registry that
+// is not there exits 1 with one line.
+func TestEnsureVerticeBuildsTheCLI(t *testing.T) {
+	dockertest.RequireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	image, err := images.EnsureVertice(ctx, "vertice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, "docker", "run", "--rm", image, "--version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "vertice version ") {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, "docker", "run", "--rm", "-e", "REGISTRY_URL=http://127.0.0.1:1", image, "services").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "cannot reach the registry") {
+		t.Fatalf("services against nothing: %v\n%s", err, out)
+	}
+}

@@ -68,14 +68,18 @@ const Banner = `
 Vértice is running on this machine (in-memory store; Ctrl-C stops everything):
   registry  http://localhost:8888   demo service http://localhost:8080
   gateway   http://localhost:8000   sidecar status http://localhost:9100/health
+  web UI    http://localhost:8888/ui/
 
 The sidecar registers demo_service as soon as it answers /health:
   curl localhost:8888/services
   curl localhost:8888/services/demo_service
   curl localhost:8000/v2/demo_service/echo?hello=world
+  bin/vertice services
+  bin/vertice get demo_service
 
-Register something yourself:
+Register something yourself (and watch it come and go: bin/vertice watch):
   curl -X POST localhost:8888/register -d '{"service_name":"my_service","endpoint":"http://vertice-my-service:8080","health_endpoint":"/health","metadata":{"version":"1.0.0"}}'
-  curl localhost:8888/services/my_service
+  bin/vertice register my_service http://vertice-my-service:8080 --meta version=1.0.0
+  bin/vertice get my_service
 
 `

@@ -46,7 +46,9 @@ func TestCancelStopsEverythingCleanly(t *testing.T) {
 	if err := Run(ctx, fakeBin(t, "exec sleep 30"), &out); err != nil {
 		t.Fatalf("Ctrl-C: got %v, want a clean exit", err)
 	}
-	if !strings.Contains(out.String(), "curl localhost:8888/services") {
-		t.Fatalf("no banner in %q", out.String())
+	for _, want := range []string{"curl localhost:8888/services", "web UI    http://localhost:8888/ui/", "bin/vertice services"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("no %q in the banner %q", want, out.String())
+		}
 	}
 }

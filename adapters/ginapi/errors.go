@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -127,6 +128,8 @@ func typeError(e *json.UnmarshalTypeError) error {
 		return &catalog.FieldError{Field: "metadata", Rule: "values must be JSON strings"}
 	case e.Type.Kind() == reflect.Map:
 		return &catalog.FieldError{Field: e.Field, Rule: "must be a JSON object of string values"}
+	case e.Field == "tags" || strings.HasPrefix(e.Field, "tags."): // the list, or one of its elements
+		return &catalog.FieldError{Field: "tags", Rule: "must be a JSON array of strings"}
 	default:
 		return &catalog.FieldError{Field: e.Field, Rule: "must be a JSON " + e.Type.Kind().String()}
 	}

@@ -30,6 +30,10 @@ const (
 	// the field; an instance with its own ID is never renewed by a
 	// name-only heartbeat, whatever its age.
 	fDefaultID = "default_id"
+	// fTags is the tags as a JSON array, written only when there are
+	// some: a hash without it (every hash written before tags existed)
+	// reads as no tags.
+	fTags = "tags"
 )
 
 // encode flattens an instance into HSET field/value pairs.
@@ -38,7 +42,7 @@ func encode(in catalog.Instance) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: encode metadata: %w", err)
 	}
-	return []any{
+	out := []any{
 		fService, in.ServiceName,
 		fInstanceID, in.InstanceID,
 		fEndpoint, in.Endpoint,
@@ -49,7 +53,15 @@ func encode(in catalog.Instance) ([]any, error) {
 		fTTL, strconv.FormatInt(int64(in.TTL), 10),
 		fExpiry, strconv.FormatInt(in.ExpiresAt().UnixMicro(), 10),
 		fDefaultID, flag(in.DefaultID),
-	}, nil
+	}
+	if len(in.Tags) > 0 {
+		tags, err := json.Marshal(in.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: encode tags: %w", err)
+		}
+		out = append(out, fTags, string(tags))
+	}
+	return out, nil
 }
 
 func flag(b bool) string {
@@ -63,7 +75,7 @@ func flag(b bool) string {
 type fieldValues struct {
 	service, id, endpoint, health, metadata string
 	registeredAt, lastHeartbeat, ttl        string
-	defaultID                               string
+	defaultID, tags                         string
 }
 
 func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
@@ -74,6 +86,9 @@ func (f *fieldValues) instance() (in catalog.Instance, ok bool, err error) {
 	in.DefaultID = f.defaultID == "1"
 	if in.Metadata, err = decodeMetadata(f.metadata); err != nil {
 		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
+	}
+	if in.Tags, err = decodeTags(f.tags); err != nil {
+		return in, false, fmt.Errorf("redisstore: instance %s/%s: tags: %w", in.ServiceName, in.InstanceID, err)
 	}
 	var ns [3]int64
 	for i, v := range [3]string{f.registeredAt, f.lastHeartbeat, f.ttl} {
@@ -104,9 +119,24 @@ func decodeMetadata(s string) (map[string]string, error) {
 	return md, err
 }
 
+// decodeTags reads the tags encode wrote; "" (no field) is no tags.
+func decodeTags(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var tags []string
+	if err := json.Unmarshal([]byte(s), &tags); err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
 // instanceFields are the fields decodeFields reads, in its order; Instances
 // asks for them by name (HMGET).
-var instanceFields = [...]string{fService, fInstanceID, fEndpoint, fHealth, fMetadata, fRegisteredAt, fLastHeartbeat, fTTL, fDefaultID}
+var instanceFields = [...]string{fService, fInstanceID, fEndpoint, fHealth, fMetadata, fRegisteredAt, fLastHeartbeat, fTTL, fDefaultID, fTags}
 
 // instanceFieldArgs is instanceFields as script arguments.
 var instanceFieldArgs = func() []any {
@@ -141,6 +171,6 @@ func decodeFields(reply any) (in catalog.Instance, ok bool, err error) {
 		return in, false, nil
 	}
 	f := fieldValues{service: v[0], id: v[1], endpoint: v[2], health: v[3], metadata: v[4],
-		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7], defaultID: v[8]}
+		registeredAt: v[5], lastHeartbeat: v[6], ttl: v[7], defaultID: v[8], tags: v[9]}
 	return f.instance()
 }

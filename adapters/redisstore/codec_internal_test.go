@@ -28,6 +28,14 @@ func decode(h map[string]string) (in catalog.Instance, ok bool, err error) {
 	if err := json.Unmarshal([]byte(h[fMetadata]), &in.Metadata); err != nil {
 		return in, false, fmt.Errorf("redisstore: instance %s/%s: metadata: %w", in.ServiceName, in.InstanceID, err)
 	}
+	if t, ok := h[fTags]; ok {
+		if err := json.Unmarshal([]byte(t), &in.Tags); err != nil {
+			return in, false, fmt.Errorf("redisstore: instance %s/%s: tags: %w", in.ServiceName, in.InstanceID, err)
+		}
+		if len(in.Tags) == 0 {
+			in.Tags = nil
+		}
+	}
 	var ns [3]int64
 	for i, f := range []string{fRegisteredAt, fLastHeartbeat, fTTL} {
 		if ns[i], err = strconv.ParseInt(h[f], 10, 64); err != nil {
@@ -93,7 +101,8 @@ func hmget(h map[string]string) []any {
 // same hash: whole, gone (all nils), and missing one field.
 func TestDecodeFieldsMatchesDecode(t *testing.T) {
 	in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "i0", Endpoint: "http://h:1",
-		HealthEndpoint: "/health", Metadata: map[string]string{"version": "1.0.0"}}, time.Unix(1761310133, 187383000), time.Minute)
+		HealthEndpoint: "/health", Metadata: map[string]string{"version": "1.0.0"}, Tags: []string{"a", "b c"}},
+		time.Unix(1761310133, 187383000), time.Minute)
 	fields, err := encode(in)
 	if err != nil {
 		t.Fatal(err)
@@ -181,5 +190,33 @@ func TestDefaultIDField(t *testing.T) {
 		if got, ok, err := decodeFields(reply()); err != nil || !ok || got.DefaultID {
 			t.Fatalf("an old hash must read as DefaultID false, got %v (%v, %v)", got.DefaultID, ok, err)
 		}
+	}
+}
+
+// TestTagsField: tags survive the hash in their order, an instance
+// without tags writes no field, and a hash without the field (written
+// before tags existed) reads as no tags; a broken field names the
+// instance.
+func TestTagsField(t *testing.T) {
+	for _, tags := range [][]string{nil, {"traefik.enable=true", "Host(`a.b`) && PathPrefix(`/x`)", "é", `q"\`}} {
+		in := catalog.NewInstance(catalog.Registration{ServiceName: "svc", InstanceID: "i0", Endpoint: "http://h:1",
+			Tags: tags}, time.Unix(1761310133, 0), time.Minute)
+		fields, err := encode(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := pairs(fields)
+		if _, has := h[fTags]; has != (tags != nil) {
+			t.Fatalf("tags %q: field written %v", tags, has)
+		}
+		got, ok, err := decodeFields(hmget(h))
+		if err != nil || !ok || !reflect.DeepEqual(got.Tags, tags) {
+			t.Fatalf("tags %q read back as %#v (%v, %v)", tags, got.Tags, ok, err)
+		}
+	}
+	h := pairs([]any{fService, "svc", fInstanceID, "i0", fMetadata, "{}", fRegisteredAt, "1", fLastHeartbeat, "1",
+		fTTL, "1", fTags, `["a",1]`})
+	if _, _, err := decodeFields(hmget(h)); err == nil || !strings.Contains(err.Error(), "instance svc/i0: tags") {
+		t.Fatalf("broken tags: got %v, want an error naming the instance", err)
 	}
 }

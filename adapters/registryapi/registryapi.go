@@ -39,6 +39,9 @@ type RegisterRequest struct {
 	Endpoint       string            `json:"endpoint"`
 	HealthEndpoint string            `json:"health_endpoint,omitempty"`
 	Metadata       map[string]string `json:"metadata"`
+	// Tags are optional (Vértice; Consul's service tags): absent when
+	// none, so a v1 body is byte for byte what it was.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // NewRegisterRequest is r as sent on the wire; no metadata is sent as {}.
@@ -48,13 +51,13 @@ func NewRegisterRequest(r catalog.Registration) RegisterRequest {
 		md = map[string]string{}
 	}
 	return RegisterRequest{ServiceName: r.ServiceName, InstanceID: r.InstanceID, Endpoint: r.Endpoint,
-		HealthEndpoint: r.HealthEndpoint, Metadata: md}
+		HealthEndpoint: r.HealthEndpoint, Metadata: md, Tags: r.Tags}
 }
 
 // Registration is the request as the domain sees it.
 func (b RegisterRequest) Registration() catalog.Registration {
 	return catalog.Registration{ServiceName: b.ServiceName, InstanceID: b.InstanceID, Endpoint: b.Endpoint,
-		HealthEndpoint: b.HealthEndpoint, Metadata: b.Metadata}
+		HealthEndpoint: b.HealthEndpoint, Metadata: b.Metadata, Tags: b.Tags}
 }
 
 // HeartbeatRequest is POST /heartbeat; without an instance ID it renews the
@@ -77,6 +80,9 @@ type Instance struct {
 	RegisteredAt   float64           `json:"registered_at"`
 	LastHeartbeat  float64           `json:"last_heartbeat"`
 	TTLRemaining   int               `json:"ttl_remaining"`
+	// Tags appear only when the instance has some (Vértice), so the
+	// seed's object keeps its exact bytes.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // NewInstance renders in as seen at now; withID adds instance_id.
@@ -93,6 +99,7 @@ func NewInstance(in catalog.Instance, now time.Time, withID bool) Instance {
 		RegisteredAt:   UnixSeconds(in.RegisteredAt),
 		LastHeartbeat:  UnixSeconds(in.LastHeartbeat),
 		TTLRemaining:   in.TTLRemaining(now),
+		Tags:           in.Tags,
 	}
 	if withID {
 		out.InstanceID = in.InstanceID
@@ -114,7 +121,7 @@ func (j Instance) Catalog() catalog.Instance {
 	return catalog.Instance{
 		Registration: catalog.Registration{
 			ServiceName: j.ServiceName, InstanceID: id, Endpoint: j.Endpoint,
-			HealthEndpoint: j.HealthEndpoint, Metadata: j.Metadata,
+			HealthEndpoint: j.HealthEndpoint, Metadata: j.Metadata, Tags: j.Tags,
 		},
 		RegisteredAt:  FromUnixSeconds(j.RegisteredAt),
 		LastHeartbeat: FromUnixSeconds(j.LastHeartbeat),

@@ -2,6 +2,8 @@ package registryapi_test
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +98,33 @@ func TestRegisterRequestSendsEmptyMetadataAsAnObject(t *testing.T) {
 func TestPathsAreEscaped(t *testing.T) {
 	if p := registryapi.InstancePath("svc", "10.0.0.1:80/x"); p != "/services/svc/10.0.0.1:80%2Fx" {
 		t.Fatalf("InstancePath = %s", p)
+	}
+}
+
+// Tags are a Vértice addition: present only when the instance has some,
+// so the seed's object and a v1 register body keep their exact bytes.
+func TestTagsOnlyWhenThereAreSome(t *testing.T) {
+	tagged := inst("a", "http://vertice-nmap:8047", now)
+	tagged.Tags = []string{"traefik.enable=true", "v1"}
+	b, _ := json.Marshal(registryapi.NewLookup([]catalog.Instance{tagged}, now))
+	if want := `"ttl_remaining":60,"tags":["traefik.enable=true","v1"]`; !strings.Contains(string(b), want) {
+		t.Fatalf("got %s, want tags right after ttl_remaining: %s", b, want)
+	}
+	var back registryapi.Lookup
+	if err := json.Unmarshal(b, &back); err != nil || !slices.Equal(back.Catalog()[0].Tags, tagged.Tags) {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	plain, _ := json.Marshal(registryapi.NewLookup([]catalog.Instance{inst("a", "http://vertice-nmap:8047", now)}, now))
+	if strings.Contains(string(plain), "tags") {
+		t.Fatalf("no tags must mean no tags field: %s", plain)
+	}
+	req, _ := json.Marshal(registryapi.NewRegisterRequest(catalog.Registration{ServiceName: "s", Endpoint: "http://h:1", Tags: []string{"x"}}))
+	if string(req) != `{"service_name":"s","endpoint":"http://h:1","metadata":{},"tags":["x"]}` {
+		t.Fatalf("register request: %s", req)
+	}
+	var in registryapi.RegisterRequest
+	_ = json.Unmarshal(req, &in)
+	if r := in.Registration(); !slices.Equal(r.Tags, []string{"x"}) {
+		t.Fatalf("request tags lost: %+v", r)
 	}
 }

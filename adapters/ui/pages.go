@@ -178,10 +178,9 @@ func indexTime(index uint64) time.Time {
 	return t
 }
 
-// tagsOf is an instance's tags. TAGS: registrations carry none yet; when
-// catalog.Registration gains its Tags field (with the Consul-compatible
-// API), return in.Tags here and both pages show them.
-func tagsOf(catalog.Instance) []string { return nil }
+// tagsOf is an instance's tags (POST /register's tags, SERVICE_TAGS,
+// Consul's service tags).
+func tagsOf(in catalog.Instance) []string { return in.Tags }
 
 // ---- one service ---------------------------------------------------------------
 

@@ -322,3 +322,19 @@ func (downStore) Catalog(context.Context) (catalog.Catalog, error) { return cata
 func (downStore) Delete(context.Context, string, string) (catalog.Change, error) {
 	return catalog.Change{}, errDown
 }
+
+// Tags show on the services page and the filter finds a service by one.
+func TestTagsShowAndFilter(t *testing.T) {
+	f := newFixture(t)
+	f.register(catalog.Registration{ServiceName: "web", InstanceID: "w1", Endpoint: "http://w1:80", Tags: []string{"traefik.enable=true"}})
+	f.register(catalog.Registration{ServiceName: "web", InstanceID: "w2", Endpoint: "http://w2:80", Tags: []string{"canary"}})
+	f.register(catalog.Registration{ServiceName: "db", Endpoint: "http://db:5432"})
+	_, _, body := f.get("/ui/?q=canary")
+	row := rowOf(t, body, "web")
+	if !strings.Contains(row, "canary") || !strings.Contains(row, "traefik.enable=true") || strings.Contains(row, " hidden>") {
+		t.Errorf("web's row should show both instances' tags and match canary: %s", row)
+	}
+	if row := rowOf(t, body, "db"); !strings.Contains(row, " hidden>") {
+		t.Errorf("db has no canary tag and should be hidden: %s", row)
+	}
+}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/vertice/vertice/adapters/consulapi"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve/graceful"
@@ -60,6 +62,13 @@ type Config struct {
 	// MaxMetadataBytes bounds one instance's metadata, keys and values
 	// added up (REGISTRY_MAX_METADATA_BYTES, default 4096): more is a 400.
 	MaxMetadataBytes int
+	// Datacenter is the Consul datacenter the registry answers as
+	// (REGISTRY_DATACENTER, default dc1): GET /v1/agent/self and every
+	// node say it, and Consul queries for another are refused.
+	Datacenter string
+	// NodeName is the Consul agent name in GET /v1/agent/self
+	// (REGISTRY_NODE_NAME, default vertice).
+	NodeName string
 }
 
 // Defaults of the limits on what one service may store.
@@ -91,6 +100,8 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		MaxInstancesPerService: r.Int("REGISTRY_MAX_INSTANCES_PER_SERVICE", DefaultMaxInstancesPerService, 1, 100_000),
 		// A body is at most ginapi.MaxBodyBytes, so more could never be sent.
 		MaxMetadataBytes: r.Int("REGISTRY_MAX_METADATA_BYTES", DefaultMaxMetadataBytes, 64, 60<<10),
+		Datacenter:       r.String("REGISTRY_DATACENTER", consulapi.DefaultDatacenter),
+		NodeName:         r.String("REGISTRY_NODE_NAME", consulapi.DefaultNodeName),
 	}
 	c.validate(r)
 	return c, r.Err()
@@ -112,9 +123,27 @@ func (c Config) validate(r *envconf.Reader) {
 	if c.RedisNotifyURL != "" && c.RedisURL == "" {
 		r.Fail("REDIS_NOTIFY_URL", "needs REDIS_URL: a separate notification path is for a single Redis node")
 	}
+	for _, v := range [][2]string{{"REGISTRY_DATACENTER", c.Datacenter}, {"REGISTRY_NODE_NAME", c.NodeName}} {
+		if !consulName(v[1]) {
+			r.Fail(v[0], fmt.Sprintf("%q must be 1 to 64 letters, digits, '-' or '_' (e.g. dc1)", v[1]))
+		}
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		r.Fail("REGISTRY_TLS_CERT_FILE", "and REGISTRY_TLS_KEY_FILE must be set together (both for https, neither for http)")
 	}
+}
+
+// consulName is a name Consul's clients take for a datacenter or node.
+func consulName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // TLS says whether the API speaks https.

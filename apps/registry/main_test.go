@@ -41,6 +41,23 @@ func TestConfigLimits(t *testing.T) {
 	}
 }
 
+func TestConfigConsulNames(t *testing.T) {
+	c, err := LoadConfig(envconf.Map(nil))
+	if err != nil || c.Datacenter != "dc1" || c.NodeName != "vertice" {
+		t.Fatalf("defaults: %q %q %v", c.Datacenter, c.NodeName, err)
+	}
+	c, err = LoadConfig(envconf.Map(map[string]string{"REGISTRY_DATACENTER": "eu-west_1", "REGISTRY_NODE_NAME": "reg-1"}))
+	if err != nil || c.Datacenter != "eu-west_1" || c.NodeName != "reg-1" {
+		t.Fatalf("%q %q %v", c.Datacenter, c.NodeName, err)
+	}
+	_, err = LoadConfig(envconf.Map(map[string]string{"REGISTRY_DATACENTER": "eu west", "REGISTRY_NODE_NAME": "a/b"}))
+	for _, want := range []string{"REGISTRY_DATACENTER", "REGISTRY_NODE_NAME"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v should name %s", err, want)
+		}
+	}
+}
+
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	_, err := LoadConfig(envconf.Map(map[string]string{
 		"REGISTRY_TTL":         "forever",

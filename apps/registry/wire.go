@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vertice/vertice/adapters/consulapi"
 	"github.com/vertice/vertice/adapters/ginapi"
 	"github.com/vertice/vertice/adapters/memstore"
 	"github.com/vertice/vertice/adapters/mirror"
@@ -60,7 +61,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		st.close()
 		return nil, err
 	}
-	h := ginapi.New(ginapi.Options{
+	native := ginapi.New(ginapi.Options{
 		Registry: svc,
 		Token:    cfg.Token,
 		Backend:  cfg.Backend(),
@@ -78,6 +79,10 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		// deadline moves past the wait by the usual write timeout.
 		WriteTimeout: cfg.HTTP.WriteTimeout,
 	})
+	// Consul's API beside the native one (docs/consul.md).
+	consul := consulapi.New(consulapi.Options{Registry: svc, Token: cfg.Token, Datacenter: cfg.Datacenter,
+		NodeName: cfg.NodeName, Observer: stats, Logger: log, Context: ctx, WriteTimeout: cfg.HTTP.WriteTimeout})
+	h := consulapi.Beside(native, consul)
 	return &app{handler: h, background: st.run(log), close: st.close}, nil
 }
 

@@ -39,6 +39,10 @@ type Config struct {
 	// none): "version=1.0.0,zone=a" or a JSON object of strings. The key
 	// "status" is the sidecar's own and is overwritten by every probe.
 	Metadata map[string]string
+	// Tags are registered with the instance (SERVICE_TAGS, default none):
+	// "traefik.enable=true,v1", or a JSON array of strings for tags that
+	// hold commas. Consul clients (Traefik, Prometheus) read them.
+	Tags []string
 	// InstanceID identifies this instance (INSTANCE_ID, default host:port).
 	InstanceID string
 	// RegistryURL is the registry's base URL (REGISTRY_URL, default
@@ -103,6 +107,7 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		c.ServicePort = r.Int("SERVICE_PORT", 0, 1, 65535)
 	}
 	c.Metadata = parseMetadata(r, r.String("SERVICE_METADATA", ""))
+	c.Tags = parseTags(r, r.String("SERVICE_TAGS", ""))
 	c.InstanceID = r.String("INSTANCE_ID", net.JoinHostPort(c.ServiceHost, strconv.Itoa(c.ServicePort)))
 	c.validate(r)
 	c.RegistryTLS = c.registryTLS(r)
@@ -156,6 +161,9 @@ func (c Config) validateRegistration(r *envconf.Reader) {
 	if strings.HasPrefix(fe.Field, "metadata") {
 		variable = "SERVICE_METADATA"
 	}
+	if strings.HasPrefix(fe.Field, "tags") {
+		variable = "SERVICE_TAGS"
+	}
 	if variable == "" {
 		variable = "SERVICE_" + strings.ToUpper(fe.Field)
 	}
@@ -208,6 +216,27 @@ func parseMetadata(r *envconf.Reader, v string) map[string]string {
 	return md
 }
 
+// parseTags accepts "a,b" (each tag trimmed, empty ones skipped) or a
+// JSON array of strings (for tags that hold commas).
+func parseTags(r *envconf.Reader, v string) []string {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	var tags []string
+	if strings.HasPrefix(strings.TrimSpace(v), "[") {
+		if err := json.Unmarshal([]byte(v), &tags); err != nil {
+			r.Fail("SERVICE_TAGS", "is not a JSON array of strings: "+err.Error())
+		}
+		return tags
+	}
+	for _, tag := range strings.Split(v, ",") {
+		if tag = strings.TrimSpace(tag); tag != "" {
+			tags = append(tags, tag)
+		}
+	}
+	return tags
+}
+
 // Endpoint is the URL registered for the service.
 func (c Config) Endpoint() string {
 	return c.ServiceScheme + "://" + net.JoinHostPort(c.ServiceHost, strconv.Itoa(c.ServicePort))
@@ -221,7 +250,7 @@ func (c Config) AgentConfig() agent.Config {
 	return agent.Config{
 		Registration: catalog.Registration{
 			ServiceName: c.ServiceName, InstanceID: c.InstanceID, Endpoint: c.Endpoint(),
-			HealthEndpoint: c.HealthEndpoint, Metadata: c.Metadata,
+			HealthEndpoint: c.HealthEndpoint, Metadata: c.Metadata, Tags: c.Tags,
 		},
 		HeartbeatInterval: c.HeartbeatInterval,
 		HeartbeatJitter:   agent.DefaultHeartbeatJitter,

@@ -130,6 +130,34 @@ func TestMetadataAsPairsOrJSON(t *testing.T) {
 	}
 }
 
+func TestTagsAsListOrJSON(t *testing.T) {
+	for v, want := range map[string]string{
+		"":                              "",
+		"traefik.enable=true, v1,,":     "traefik.enable=true|v1",
+		`["a,b","Host(` + "`x`" + `)"]`: "a,b|Host(`x`)",
+		" [\"only\"]":                   "only",
+		"traefik.http.routers.web.rule=Host(`x`)": "traefik.http.routers.web.rule=Host(`x`)",
+	} {
+		env := validEnv()
+		env["SERVICE_TAGS"] = v
+		c, err := load(env)
+		if err != nil || strings.Join(c.Tags, "|") != want || strings.Join(c.AgentConfig().Registration.Tags, "|") != want {
+			t.Fatalf("SERVICE_TAGS=%s: %q %v", v, c.Tags, err)
+		}
+	}
+	for v, rule := range map[string]string{
+		`["a",1]`:                "SERVICE_TAGS: is not a JSON array of strings",
+		"ok,two\u0001":           "SERVICE_TAGS: tags[1]",
+		strings.Repeat("x", 600): "SERVICE_TAGS: tags[0]",
+	} {
+		env := validEnv()
+		env["SERVICE_TAGS"] = v
+		if _, err := load(env); err == nil || !strings.Contains(err.Error(), rule) {
+			t.Errorf("SERVICE_TAGS=%q: %v, want %s", v, err, rule)
+		}
+	}
+}
+
 func TestDurationsAcceptSecondsOrGoDurations(t *testing.T) {
 	env := validEnv()
 	env["HEARTBEAT_INTERVAL"], env["INITIAL_WAIT_TIMEOUT"] = "15", "200ms"

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Limits on what one registration may carry; they keep a single client from
@@ -23,6 +26,12 @@ const (
 	// DefaultMaxMetadataBytes bounds the keys and values of one
 	// instance's metadata together (Limits.MetadataBytes).
 	DefaultMaxMetadataBytes = 4096
+	// Tags (Consul's service tags: Traefik routing rules, Prometheus
+	// selectors) have bounds of their own: how many, how long each, and
+	// how many bytes all together.
+	MaxTags     = 64
+	MaxTagLen   = 512
+	MaxTagBytes = 4096
 )
 
 // Limits are the bounds a registry may set itself; zero fields mean the
@@ -46,6 +55,9 @@ const (
 	StatusKey       = "status"
 	StatusHealthy   = "healthy"
 	StatusUnhealthy = "unhealthy"
+	// StatusWarning is Consul's "warning" (a TTL check updated with warn):
+	// sick but still routable, as Consul's DNS and Healthy both take it.
+	StatusWarning = "warning"
 )
 
 // Registration is what a client asks to register. InstanceID may be empty:
@@ -56,6 +68,9 @@ type Registration struct {
 	Endpoint       string
 	HealthEndpoint string
 	Metadata       map[string]string
+	// Tags are free-form labels in the client's order (Consul's service
+	// tags); nil when none. See validateTags for the rules.
+	Tags []string
 	// DefaultID is true when the client gave no instance ID and
 	// InstanceID was derived from the endpoint (the v1 API's clients,
 	// which know no instance IDs). Only such instances are renewed by a
@@ -95,6 +110,10 @@ func (r Registration) NormalizeWithin(l Limits) (Registration, error) {
 		return r, err
 	}
 	r.Metadata = copyMetadata(r.Metadata)
+	if err := validateTags(r.Tags); err != nil {
+		return r, err
+	}
+	r.Tags = copyTags(r.Tags)
 	return r, nil
 }
 
@@ -245,6 +264,54 @@ func metadataKeyProblem(key string) string {
 		}
 	}
 	return ""
+}
+
+// TagRule is the rule every tag follows, as the API documents it.
+const TagRule = "a tag is 1 to 512 bytes of UTF-8 text without control characters (no tabs or newlines)"
+
+// validateTags accepts what Consul clients put in tags (Traefik rules such
+// as Host(`example.com`) && PathPrefix(`/api`) hold spaces, quotes and
+// parentheses): any UTF-8 text but control characters, which would split
+// log lines and label values where tags are shown again.
+func validateTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return &FieldError{Field: "tags", Rule: fmt.Sprintf("has %d tags; at most %d are allowed", len(tags), MaxTags)}
+	}
+	total := 0
+	for i, tag := range tags {
+		total += len(tag)
+		if problem := tagProblem(tag); problem != "" {
+			return &FieldError{Field: fmt.Sprintf("tags[%d]", i), Rule: fmt.Sprintf("%q %s; %s", tag, problem, TagRule)}
+		}
+	}
+	if total > MaxTagBytes {
+		return &FieldError{Field: "tags",
+			Rule: fmt.Sprintf("add up to %d bytes; at most %d are allowed per instance", total, MaxTagBytes)}
+	}
+	return nil
+}
+
+func tagProblem(tag string) string {
+	switch {
+	case tag == "":
+		return "is empty"
+	case len(tag) > MaxTagLen:
+		return fmt.Sprintf("is longer than %d bytes", MaxTagLen)
+	case !utf8.ValidString(tag):
+		return "is not valid UTF-8"
+	case strings.IndexFunc(tag, unicode.IsControl) >= 0:
+		return "holds a control character"
+	}
+	return ""
+}
+
+// copyTags keeps nil for no tags, so an instance without tags reads the
+// same whether or not it went through a store.
+func copyTags(tags []string) []string {
+	if len(tags) == 0 {
+		return nil
+	}
+	return slices.Clone(tags)
 }
 
 func copyMetadata(md map[string]string) map[string]string {

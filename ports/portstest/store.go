@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ func RunStore(t *testing.T, newStore NewStore) {
 		{"SeveralInstancesPerName", testSeveralInstances},
 		{"MetadataRoundTrip", testMetadataRoundTrip},
 		{"DefaultIDRoundTrip", testDefaultIDRoundTrip},
+		{"TagsRoundTrip", testTagsRoundTrip},
+		{"OwnTTLRoundTrip", testOwnTTL},
 		{"Concurrent", testConcurrent},
 		{"IndexesMoveOnChangesOnly", testIndexes},
 		{"CatalogIndexMovesWhenServicesComeAndGo", testCatalogIndex},
@@ -303,6 +306,44 @@ func testDefaultIDRoundTrip(t *testing.T, s ports.Store, clock *FakeClock) {
 			t.Fatalf("renewed %s: DefaultID %v, want %v", id, in.DefaultID, want)
 		}
 	}
+}
+
+// testTagsRoundTrip: tags come back in their order through a lookup, a
+// renewal and the whole catalog's read; an instance without tags has nil.
+func testTagsRoundTrip(t *testing.T, s ports.Store, clock *FakeClock) {
+	tagged := inst(clock, "svc", "a")
+	tagged.Tags = []string{"traefik.enable=true", "Host(`a.example`)", "v1"}
+	put(t, s, tagged)
+	put(t, s, inst(clock, "svc", "b"))
+	byID := map[string][]string{}
+	for _, in := range instances(t, s, "svc") {
+		byID[in.InstanceID] = in.Tags
+	}
+	if !slices.Equal(byID["a"], tagged.Tags) || byID["b"] != nil {
+		t.Fatalf("tags by instance: %q, want a: %q and b: nil", byID, tagged.Tags)
+	}
+	clock.Advance(time.Second)
+	if in := renew(t, s, "svc", "a"); !slices.Equal(in.Tags, tagged.Tags) {
+		t.Fatalf("renewed: tags %q, want %q", in.Tags, tagged.Tags)
+	}
+}
+
+// testOwnTTL: an instance's own lease length (a Consul TTL check's)
+// survives the store and is what a renewal restarts.
+func testOwnTTL(t *testing.T, s ports.Store, clock *FakeClock) {
+	short := inst(clock, "svc", "a")
+	short.TTL = 5 * time.Second
+	put(t, s, short)
+	clock.Advance(4 * time.Second)
+	if in := renew(t, s, "svc", "a"); in.TTL != 5*time.Second {
+		t.Fatalf("renewed: ttl %s, want 5s", in.TTL)
+	}
+	clock.Advance(4 * time.Second)
+	if got := instances(t, s, "svc"); got[0].TTL != 5*time.Second {
+		t.Fatalf("stored ttl %s, want 5s", got[0].TTL)
+	}
+	clock.Advance(2 * time.Second)
+	wantAbsent(t, s, "svc")
 }
 
 // testConcurrent registers, renews and reads from many goroutines at once;

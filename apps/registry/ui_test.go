@@ -154,6 +154,9 @@ func TestWebUIInABrowser(t *testing.T) {
 		if got := svc.text(`tr[data-instance="evil-2"] .endpoint`); got != endpointPayload {
 			t.Fatalf("the endpoint should show as text: %q", got)
 		}
+		if got := svc.text(`tr[data-instance="evil-2"] .tag`); got != tagPayload {
+			t.Fatalf("the tag should show as text: %q", got)
+		}
 	})
 
 	t.Run("UsefulWithoutJavaScript", func(t *testing.T) {
@@ -174,6 +177,7 @@ func TestWebUIInABrowser(t *testing.T) {
 const (
 	payload         = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
 	endpointPayload = `http://x.test/<script>window.__pwned=1</script><svg/onload=window.__pwned=5>`
+	tagPayload      = `<img src=x onerror=window.__pwned=6>`
 )
 
 func hostile(id string) string {
@@ -181,7 +185,8 @@ func hostile(id string) string {
 		`"endpoint":"` + endpointPayload + `",` +
 		`"health_endpoint":"/h<svg/onload=window.__pwned=3>",` +
 		`"metadata":{"note":"<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">",` +
-		`"x":"\"><img src=x onerror=window.__pwned=4>"}}`
+		`"x":"\"><img src=x onerror=window.__pwned=4>"},` +
+		`"tags":["` + tagPayload + `"]}`
 }
 
 // TestWebUIShowsALeaseEnding: an instance that stops renewing disappears

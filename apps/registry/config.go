@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"time"
 
+	"github.com/vertice/vertice/adapters/tracing"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve/graceful"
@@ -60,6 +62,10 @@ type Config struct {
 	// MaxMetadataBytes bounds one instance's metadata, keys and values
 	// added up (REGISTRY_MAX_METADATA_BYTES, default 4096): more is a 400.
 	MaxMetadataBytes int
+	// Tracing exports a span per API request over OTLP/HTTP; it is on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+	// is set, and the SDK reads the other OTEL_* variables itself.
+	Tracing bool
 }
 
 // Defaults of the limits on what one service may store.
@@ -93,7 +99,9 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		MaxMetadataBytes: r.Int("REGISTRY_MAX_METADATA_BYTES", DefaultMaxMetadataBytes, 64, 60<<10),
 	}
 	c.validate(r)
-	return c, r.Err()
+	tracingOn, err := tracing.Enabled(lookup)
+	c.Tracing = tracingOn
+	return c, errors.Join(r.Err(), err)
 }
 
 func (c Config) validate(r *envconf.Reader) {

@@ -139,6 +139,16 @@ var rules = []rule{
 		linked:    true,
 	},
 	{
+		name: "the sidecar links no OpenTelemetry",
+		reason: "tracing is the registry's and the gateway's (adapters/tracing); the SDK and its OTLP exporter (gRPC, " +
+			"protobuf) would multiply the sidecar's binary and break its budget (docs/bench-sidecar.md)",
+		from: func(r string) bool { return under(r, "apps/sidecar") },
+		forbidden: func(path string, _ bool) bool {
+			return strings.HasPrefix(path, "go.opentelemetry.io/") || strings.HasPrefix(path, "google.golang.org/grpc")
+		},
+		linked: true,
+	},
+	{
 		name:   "shipped code links no harness",
 		reason: "internal/bench, internal/testkit and ports/portstest are for tests and benchmarks; a binary never carries them",
 		from:   shipped,
@@ -240,7 +250,9 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		{ImportPath: m("ports"), Imports: []string{m("domain/catalog"), m("domain/registry")}},
 		{ImportPath: m("adapters/ginapi"), Imports: []string{m("domain/registry"), m("apps/registry")}},
 		{ImportPath: m("internal/envconf"), Imports: []string{m("domain/catalog")}},
-		{ImportPath: m("apps/sidecar"), Deps: []string{"github.com/gin-gonic/gin", m("internal/testkit/poll")}},
+		{ImportPath: "go.opentelemetry.io/otel/sdk/trace"},
+		{ImportPath: m("apps/sidecar"), Deps: []string{"github.com/gin-gonic/gin", m("internal/testkit/poll"), "go.opentelemetry.io/otel/sdk/trace"}},
+		{ImportPath: m("domain/routing"), Imports: []string{"go.opentelemetry.io/otel/sdk/trace"}},
 		{ImportPath: m("internal/bench/gateway"), Imports: []string{m("adapters/ginapi"), m("domain/registry")}},
 	}
 	got := strings.Join(violations(graph), "\n")
@@ -254,6 +266,8 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		"internal/envconf -> " + m("domain/catalog") + ": shared plumbing stays below the hexagon",
 		"apps/sidecar -> github.com/gin-gonic/gin: the sidecar links no gin",
 		"apps/sidecar -> " + m("internal/testkit/poll") + ": shipped code links no harness",
+		"apps/sidecar -> go.opentelemetry.io/otel/sdk/trace: the sidecar links no OpenTelemetry",
+		"domain/routing -> go.opentelemetry.io/otel/sdk/trace: domain does no I/O",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no violation %q in:\n%s", want, got)

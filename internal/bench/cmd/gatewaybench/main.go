@@ -49,6 +49,7 @@ func main() {
 
 func run() error {
 	gateway := flag.String("gateway", "bin/vertice-gateway", "gateway binary")
+	baseline := flag.String("baseline", "", "another gateway binary to measure alongside, e.g. one built from main (optional)")
 	nginx := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 	duration := flag.Duration("duration", 10*time.Second, "measured time per run (whole seconds)")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per run (whole seconds)")
@@ -66,7 +67,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg := gatewaybench.Config{Gateway: *gateway, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration,
+	cfg := gatewaybench.Config{Gateway: *gateway, Baseline: *baseline, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration,
 		ServerCPUs: *serverCPUs, LoadCPUs: *loadCPUs, WorkDir: work}
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))

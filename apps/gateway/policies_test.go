@@ -333,3 +333,50 @@ func TestPolicyVariablesAreReadOrRefusedNamingThem(t *testing.T) {
 		}
 	}
 }
+
+// A canary deregistered while requests run (a sidecar does so on SIGTERM)
+// stops getting traffic within a second, through the change feed, and
+// its share goes to the other version without a single failed request;
+// then it stops.
+func TestDeregisteredCanaryLeavesTheSplitWithinASecond(t *testing.T) {
+	reg := newWatchedRegistry(t, time.Minute)
+	stable, canary := newUpstream(t, "stable"), newUpstream(t, "canary")
+	registerVersion(t, reg.svc, "s1", stable.srv.URL, "1.0.0")
+	registerVersion(t, reg.svc, "c1", canary.srv.URL, "1.1.0")
+	gw := followingGatewayEnv(t, reg.url, map[string]string{"NMAP_SERVICE_VERSIONS": "1.0.0:50,1.1.0:50"})
+	var failures atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if who := fetch(gw+"/v2/nmap_service/x", nil); who != "stable" && who != "canary" {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	waitFor(t, "the canary gets traffic", func() bool { return canary.hits.Load() >= 20 })
+	if _, err := reg.svc.Deregister(context.Background(), "nmap_service", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	took := until(t, gw, "the deregistered canary gets no traffic", func(seen map[string]bool) bool {
+		return !seen["canary"] && seen["stable"]
+	})
+	t.Logf("the canary left the split %s after its deregistration", took)
+	canary.srv.Close() // the instance stops once it is out of the routes
+	before := stable.hits.Load()
+	waitFor(t, "requests go on", func() bool { return stable.hits.Load() >= before+100 })
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d requests failed while the canary left, want none", n)
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ type Config struct {
 	Gateway, Nginx, Self string        // binaries; Self runs the upstream role
 	Baseline             string        // optional: another gateway binary measured alongside (A/B)
 	Warmup, Duration     time.Duration // per measurement
+	Rounds               int           // measurements per path and concurrency, interleaved; rows are medians (0: 1)
 	Connections          []int         // one row group per value
 	ServerCPUs, LoadCPUs string        // taskset lists: servers vs wrk
 	WorkDir              string        // logs and nginx files
@@ -132,21 +135,34 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 			return nil, fmt.Errorf("%s: %w (logs in %s)", p.name, err, cfg.WorkDir)
 		}
 	}
+	// Each round measures every path at every concurrency in turn; a row
+	// is the path's median round. Other work on the host comes and goes:
+	// interleaved short rounds expose every path to it alike, where one
+	// long run per path would hand a burst to whichever path ran then.
+	runs := map[string][]wrk.Report{}
+	for round := range max(1, cfg.Rounds) {
+		for _, c := range cfg.Connections {
+			for _, p := range paths {
+				opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
+				if _, err := wrk.Run(ctx, opts); err != nil {
+					return nil, err
+				}
+				opts.Duration = cfg.Duration
+				res, err := wrk.Run(ctx, opts)
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(log, "round %d %-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %s\n",
+					round+1, p.name, c, res.RPS, res.P50, res.P99, res.ErrorText())
+				key := fmt.Sprint(p.name, "|", c)
+				runs[key] = append(runs[key], res)
+			}
+		}
+	}
 	var rows []Row
 	for _, c := range cfg.Connections {
 		for _, p := range paths {
-			opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
-			if _, err := wrk.Run(ctx, opts); err != nil {
-				return nil, err
-			}
-			opts.Duration = cfg.Duration
-			res, err := wrk.Run(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(log, "%-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %s\n",
-				p.name, c, res.RPS, res.P50, res.P99, res.ErrorText())
-			rows = append(rows, Row{Path: p.name, Connections: c, Report: res})
+			rows = append(rows, Row{Path: p.name, Connections: c, Report: median(runs[fmt.Sprint(p.name, "|", c)])})
 		}
 	}
 	batches, spans := sink.counts()
@@ -155,6 +171,14 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		return nil, fmt.Errorf("the traced gateway exported no span (logs in %s)", cfg.WorkDir)
 	}
 	return rows, nil
+}
+
+// median is the report with the median requests/s (the lower middle one
+// of an even count), latencies and errors included.
+func median(reports []wrk.Report) wrk.Report {
+	sorted := slices.Clone(reports)
+	slices.SortFunc(sorted, func(a, b wrk.Report) int { return cmp.Compare(a.RPS, b.RPS) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // The rows of the traced gateway and of the optional baseline binary.
@@ -228,8 +252,9 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s, "+
 		"and, as the ceiling of the library the gateway is built on, a bare `httputil.ReverseProxy` (GOMAXPROCS=1, GOGC=400, "+
 		"the gateway's transport settings, nothing else) on the same CPU. "+
-		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured.\n\n",
-		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration)
+		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured; "+
+		"%d round(s) of every path in turn, each row the path's median round (by requests/s).\n\n",
+		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration, max(1, cfg.Rounds))
 	if cfg.Baseline != "" {
 		b.WriteString("The row \"" + baselinePath + "\" is another gateway binary run the same way (tracing off), " +
 			"given with -baseline: an A/B against the gateway as it was, in the same run.\n\n")

@@ -54,6 +54,7 @@ func run() error {
 	duration := flag.Duration("duration", 10*time.Second, "measured time per run (whole seconds)")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per run (whole seconds)")
 	conns := flag.String("connections", "1,50", "comma-separated wrk connection counts")
+	rounds := flag.Int("rounds", 1, "rounds of every path in turn; each row is the path's median round")
 	serverCPUs := flag.String("server-cpus", "0", "taskset CPU list for the upstream and proxies")
 	loadCPUs := flag.String("load-cpus", "1", "taskset CPU list for wrk")
 	out := flag.String("out", "docs/bench-gateway.md", "markdown report")
@@ -67,7 +68,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg := gatewaybench.Config{Gateway: *gateway, Baseline: *baseline, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration,
+	cfg := gatewaybench.Config{Gateway: *gateway, Baseline: *baseline, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration, Rounds: *rounds,
 		ServerCPUs: *serverCPUs, LoadCPUs: *loadCPUs, WorkDir: work}
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))

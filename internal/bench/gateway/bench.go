@@ -35,6 +35,7 @@ type Config struct {
 	Baseline             string        // optional: another gateway binary measured alongside (A/B)
 	Warmup, Duration     time.Duration // per measurement
 	Rounds               int           // measurements per path and concurrency, interleaved; rows are medians (0: 1)
+	Only                 []string      // when set, measure only these paths (and direct)
 	Connections          []int         // one row group per value
 	ServerCPUs, LoadCPUs string        // taskset lists: servers vs wrk
 	WorkDir              string        // logs and nginx files
@@ -140,9 +141,18 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 	// interleaved short rounds expose every path to it alike, where one
 	// long run per path would hand a burst to whichever path ran then.
 	runs := map[string][]wrk.Report{}
+	if len(cfg.Only) > 0 {
+		paths = slices.DeleteFunc(paths, func(p struct{ name, url string }) bool {
+			return p.name != "direct" && !slices.Contains(cfg.Only, p.name)
+		})
+	}
 	for round := range max(1, cfg.Rounds) {
+		order := slices.Clone(paths)
+		if round%2 == 1 { // every other round backwards: no path always runs right after another
+			slices.Reverse(order)
+		}
 		for _, c := range cfg.Connections {
-			for _, p := range paths {
+			for _, p := range order {
 				opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
 				if _, err := wrk.Run(ctx, opts); err != nil {
 					return nil, err
@@ -164,6 +174,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		for _, p := range paths {
 			rows = append(rows, Row{Path: p.name, Connections: c, Report: median(runs[fmt.Sprint(p.name, "|", c)])})
 		}
+	}
+	if !slices.ContainsFunc(paths, func(p struct{ name, url string }) bool { return p.name == tracedPath }) {
+		return rows, nil // the traced gateway was not measured
 	}
 	batches, spans := sink.counts()
 	fmt.Fprintf(log, "OTLP receiver: %d batches, %d spans from the traced gateway\n", batches, spans)
@@ -291,11 +304,14 @@ func tracingVerdict(rows []Row) string {
 			continue
 		}
 		c, off := r.Connections, r.Report
-		on := byKey[fmt.Sprint(tracedPath, c)]
-		fmt.Fprintf(&b, "- %d connections: tracing on %.0f req/s, %.2f× tracing off; p50 %s vs %s\n",
-			c, on.RPS, on.RPS/off.RPS, on.P50.Round(time.Microsecond), off.P50.Round(time.Microsecond))
+		fmt.Fprintf(&b, "- %d connections: tracing off %.0f req/s, p50 %s\n", c, off.RPS, off.P50.Round(time.Microsecond))
+		if on, ok := byKey[fmt.Sprint(tracedPath, c)]; ok {
+			fmt.Fprintf(&b, "  - tracing on: %.0f req/s, %.2f× tracing off; p50 %s\n",
+				on.RPS, on.RPS/off.RPS, on.P50.Round(time.Microsecond))
+		}
 		if base, ok := byKey[fmt.Sprint(baselinePath, c)]; ok {
-			fmt.Fprintf(&b, "  - the baseline binary: %.0f req/s; tracing off is %.2f× of it\n", base.RPS, off.RPS/base.RPS)
+			fmt.Fprintf(&b, "  - the baseline binary: %.0f req/s, p50 %s; tracing off is %.2f× of it\n",
+				base.RPS, base.P50.Round(time.Microsecond), off.RPS/base.RPS)
 		}
 	}
 	return b.String()
@@ -333,6 +349,9 @@ func verdict(rows []Row, direct map[int]wrk.Report) string {
 		}
 		c, d := r.Connections, r.Report
 		gw, ng := byKey[fmt.Sprint("vertice-gateway", c)], byKey[fmt.Sprint("nginx", c)]
+		if gw.RPS == 0 || ng.RPS == 0 {
+			continue // not measured (-only)
+		}
 		fmt.Fprintf(&b, "- %d connections: gateway %.2f× direct (%s), %.2f× nginx (%s), p99 added %s (%s)\n",
 			c, gw.RPS/d.RPS, yes(gw.RPS >= 0.8*d.RPS), gw.RPS/ng.RPS, yes(gw.RPS >= ng.RPS),
 			(gw.P99 - d.P99).Round(time.Microsecond), yes(gw.P99-d.P99 <= time.Millisecond))

@@ -70,7 +70,7 @@ func Parse(s string) (Limit, error) {
 func (l Limit) Validate() error {
 	switch {
 	case !(l.Rate > 0) || l.Rate > MaxRate:
-		return fmt.Errorf("ratelimit: the rate must be above 0 and at most %g requests/s (got %g)", float64(MaxRate), l.Rate)
+		return fmt.Errorf("ratelimit: the rate must be above 0 and at most %d requests/s (got %g)", int(MaxRate), l.Rate)
 	case l.Burst < 1 || l.Burst > MaxBurst:
 		return fmt.Errorf("ratelimit: the burst must be from 1 to %d (got %d)", MaxBurst, l.Burst)
 	}

@@ -43,7 +43,7 @@ func ParseSplit(s string) (Split, error) {
 		entry = strings.TrimSpace(entry)
 		at := strings.LastIndexByte(entry, ':')
 		if at < 0 {
-			return nil, fmt.Errorf("routing: split entry %d (%q) must be version:weight, e.g. 1.0.0:90", i+1, entry)
+			return nil, fmt.Errorf("routing: split entry %d (%q) must be version:weight", i+1, entry)
 		}
 		version := strings.TrimSpace(entry[:at])
 		w, err := strconv.Atoi(strings.TrimSpace(entry[at+1:]))

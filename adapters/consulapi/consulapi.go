@@ -38,7 +38,9 @@ type Options struct {
 	// Observer learns of every registry operation served, with the native
 	// API's operation names, so dashboards count both APIs alike.
 	Observer ginapi.Observer
-	Logger   *slog.Logger
+	// Tracer, when set, records a span per request, as on the native API.
+	Tracer ginapi.Tracer
+	Logger *slog.Logger
 	// Context ends when the server stops: blocking reads then answer at
 	// once.
 	Context context.Context
@@ -79,6 +81,9 @@ func New(o Options) http.Handler {
 	a := &api{Options: o, ids: newIDCache(maxCachedIDs)}
 	r := gin.New()
 	r.Use(gin.Recovery())
+	if o.Tracer != nil {
+		r.Use(ginapi.Traced(o.Tracer))
+	}
 	if o.Observer != nil {
 		r.Use(observe(o.Observer))
 	}

@@ -44,6 +44,8 @@ type Options struct {
 	Health   func(context.Context) Health
 	// Observer learns of every registry operation served (metrics).
 	Observer Observer
+	// Tracer, when set, records a span per request (nil: none, no cost).
+	Tracer Tracer
 	// Metrics serves GET /metrics when set.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -131,6 +133,9 @@ func New(o Options) http.Handler {
 	a := &api{Options: o}
 	r := gin.New()
 	r.Use(gin.Recovery())
+	if o.Tracer != nil {
+		r.Use(Traced(o.Tracer))
+	}
 	if o.Observer != nil {
 		r.Use(observe(o.Observer))
 	}

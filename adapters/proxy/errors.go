@@ -28,7 +28,19 @@ var (
 	errDotSegment = errors.New("proxy: path must not contain . or .. segments")
 	errNoInstance = errors.New("proxy: the registry lists no usable endpoint")
 	errLoop       = errors.New("proxy: forwarding loop")
+	errNoVersion  = errors.New("proxy: no live instance has the pinned version")
 )
+
+// limitedError is a request the Limiter refused; wait is how long until
+// one would be allowed.
+type limitedError struct {
+	service string
+	wait    time.Duration
+}
+
+func (e *limitedError) Error() string {
+	return "proxy: rate limit of " + e.service + " exceeded"
+}
 
 // registryRetryAfter is what a client is told to wait when neither the
 // registry nor a fallback can route it: about one cache refresh.
@@ -37,9 +49,12 @@ const registryRetryAfter = 5 * time.Second
 // statusOf is the one table from errors to statuses.
 func statusOf(err error) int {
 	var netErr net.Error
+	var limited *limitedError
 	switch {
-	case errors.Is(err, errBadPath), errors.Is(err, routing.ErrUnknownService):
+	case errors.Is(err, errBadPath), errors.Is(err, routing.ErrUnknownService), errors.Is(err, errNoVersion):
 		return http.StatusNotFound
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests
 	case errors.Is(err, errDotSegment):
 		return http.StatusBadRequest
 	case errors.Is(err, errLoop):
@@ -65,7 +80,11 @@ func (p *Proxy) detail(err error, status int, c *call) string {
 	if c != nil {
 		service = c.name
 	}
+	var limited *limitedError
 	switch {
+	case errors.As(err, &limited):
+		return "too many requests for " + service + ": over its rate limit on this gateway; retry after " +
+			strconv.Itoa(seconds(limited.wait)) + " s"
 	case status == http.StatusBadGateway:
 		return "upstream " + service + " is unreachable"
 	case status == http.StatusGatewayTimeout:
@@ -86,6 +105,9 @@ func (p *Proxy) detail(err error, status int, c *call) string {
 			"check the endpoint registered for %s", p.via, p.maxHops, service)
 	case errors.Is(err, errNoInstance):
 		return "the registry lists no usable endpoint for " + service
+	case errors.Is(err, errNoVersion):
+		return "no live instance of " + service + " has version " + quoteVersion(c.pin) + " (" + VersionHeader +
+			"); send the header only with a version the registry lists, or leave it out"
 	}
 	return "the gateway could not forward the request"
 }
@@ -111,7 +133,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, c *call, err error)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		h.Set("Retry-After", strconv.Itoa(p.retryAfter(err)))
 	}
 	w.WriteHeader(status)
@@ -122,8 +144,28 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, c *call, err error)
 
 func (p *Proxy) retryAfter(err error) int {
 	d := registryRetryAfter
-	if errors.Is(err, breaker.ErrOpen) {
+	var limited *limitedError
+	switch {
+	case errors.Is(err, breaker.ErrOpen):
 		d = p.router.UpstreamOpenFor()
+	case errors.As(err, &limited):
+		d = limited.wait
 	}
-	return int((d + time.Second - 1) / time.Second)
+	return seconds(d)
+}
+
+// seconds is d in whole seconds, rounded up, at least 1: Retry-After has
+// no smaller unit, and 0 would invite an immediate retry.
+func seconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// quoteVersion echoes a client's version in a message, quoted, and cut
+// when it is long: it is the client's own text.
+func quoteVersion(v string) string {
+	const maxLen = 64
+	if len(v) > maxLen {
+		v = v[:maxLen] + "..."
+	}
+	return strconv.Quote(v)
 }

@@ -37,6 +37,12 @@ const (
 // sweepEvery spaces the router's Forget passes (run on cache misses).
 const sweepEvery = time.Second
 
+// VersionHeader pins a request to the instances of one version
+// (metadata.version), for A/B tests: a request carrying it goes only to
+// that version, whatever the service's split, and is answered 404 when no
+// live instance has it.
+const VersionHeader = "X-Vertice-Version"
+
 // Observer learns what the proxy did, for metrics; the proxy itself holds
 // no metrics. Calls happen on the request's goroutine, so keep them cheap.
 type Observer interface {
@@ -53,6 +59,46 @@ type Observer interface {
 	// longer knows it, or nobody routed to it for a while): its label
 	// values can go. A later request for it is Served again as usual.
 	Forgot(service string)
+	// Limited reports a request the Limiter refused (it is also Served,
+	// with 429).
+	Limited(service string)
+}
+
+// Limiter caps the rate of requests per service. Allow reports whether a
+// request for service may go now and, when not, how long until one may
+// (Retry-After). It is asked before the service is resolved, so a refused
+// request costs no registry lookup; services it has no limit for are
+// always allowed. A nil Limiter limits nothing and costs nothing.
+type Limiter interface {
+	Allow(service string) (ok bool, wait time.Duration)
+}
+
+// Tracer records one span per request. Start is called as a request
+// arrives (with the client's headers, so it can continue the client's
+// trace); the Span it returns puts its context on the request to the
+// upstream and learns how the request ended. A nil Tracer traces nothing
+// and costs nothing.
+type Tracer interface {
+	Start(r *http.Request) Span
+}
+
+// Span is one request's span.
+type Span interface {
+	// Inject writes the span's context into the headers of the request to
+	// the upstream (W3C traceparent), so the upstream continues the trace.
+	Inject(h http.Header)
+	// End records how the request ended; it is called exactly once.
+	End(Outcome)
+}
+
+// Outcome is what a Span learns when its request ends.
+type Outcome struct {
+	Service  string        // as requested ("" when the path held none)
+	Instance string        // the instance ID of the last attempt, "" if none was tried
+	Version  string        // that instance's version
+	Status   int           // as for Observer.Served (499: the client left)
+	Upstream time.Duration // to the upstream's response headers, zero if none was reached
+	Attempts int           // instances tried (retries are Attempts-1)
 }
 
 // Options configure a Proxy. Zero values mean the defaults above; a nil
@@ -92,7 +138,12 @@ type Options struct {
 	// Transport replaces the tuned http.Transport (tests).
 	Transport http.RoundTripper
 	Observer  Observer
-	Logger    *slog.Logger
+	// Limiter, when set, caps each service's request rate (429 past it).
+	Limiter Limiter
+	// Tracer, when set, records a span per request and propagates its
+	// context to the upstream.
+	Tracer Tracer
+	Logger *slog.Logger
 }
 
 // Validate names the first bad field.
@@ -116,6 +167,8 @@ type Proxy struct {
 	prefix    string
 	rp        *httputil.ReverseProxy
 	observer  Observer
+	limiter   Limiter
+	tracer    Tracer
 	log       *slog.Logger
 	trustXFF  bool
 	writeFor  time.Duration
@@ -131,7 +184,8 @@ func New(o Options) (*Proxy, error) {
 		return nil, err
 	}
 	o = o.withDefaults()
-	p := &Proxy{router: o.Router, prefix: o.Prefix, observer: o.Observer, log: o.Logger, trustXFF: o.TrustForwarded,
+	p := &Proxy{router: o.Router, prefix: o.Prefix, observer: o.Observer, limiter: o.Limiter, tracer: o.Tracer,
+		log: o.Logger, trustXFF: o.TrustForwarded,
 		writeFor: o.WriteTimeout, via: o.Via, viaEntry: [2]string{"1.0 " + o.Via, "1.1 " + o.Via}, maxHops: o.MaxHops}
 	inner := o.Transport
 	if inner == nil {
@@ -210,6 +264,7 @@ func NewTransport(dial, header, idle time.Duration, idlePerHost int) *http.Trans
 // transport and the error handler through the request context.
 type call struct {
 	name     string // the service as requested
+	pin      string // the version the request pins (VersionHeader), "" for none
 	route    *routing.Route
 	rest     string // path after the service, decoded, starting with "/"
 	rawRest  string // the same, escaped, when the client sent escapes
@@ -220,6 +275,16 @@ type call struct {
 	upstream time.Duration
 	w        clientWriter // the client's ResponseWriter, write deadline moving
 	body     upstreamBody // the upstream's response body, read errors kept
+	span     Span         // nil unless tracing
+}
+
+// pick chooses the target of the call's next attempt: within the pinned
+// version if the request pins one, else by the route's own rules.
+func (c *call) pick() *routing.Target {
+	if c.pin != "" {
+		return c.route.PickVersion(c.pin, c.tried)
+	}
+	return c.route.Pick(c.tried)
 }
 
 type callKey struct{}
@@ -233,11 +298,23 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	defer calls.Put(c)
 	c.w = clientWriter{ResponseWriter: rw, rc: *http.NewResponseController(rw), timeout: p.writeFor}
 	w := &c.w
+	if p.tracer != nil {
+		c.span = p.tracer.Start(r)
+		defer endSpan(c) // deferred: a response cut midway panics through here
+	}
 	service, err := p.split(r, c)
 	if err != nil {
 		p.fail(w, r, c, err)
 		p.observer.Served("", c.status, 0)
 		return
+	}
+	if p.limiter != nil {
+		if ok, wait := p.limiter.Allow(service); !ok {
+			p.fail(w, r, c, &limitedError{service: service, wait: wait})
+			p.observer.Limited(service)
+			p.observer.Served(service, c.status, 0)
+			return
+		}
 	}
 	rt, src, err := p.router.Resolve(r.Context(), service)
 	p.observer.Resolved(src, err)
@@ -250,7 +327,10 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.route = rt
-	if err := p.preflight(r, rt); err != nil {
+	if pin := r.Header[VersionHeader]; len(pin) > 0 {
+		c.pin = pin[0]
+	}
+	if err := p.preflight(r, c); err != nil {
 		p.fail(w, r, c, err)
 		p.observer.Served(service, c.status, 0)
 		return
@@ -260,16 +340,29 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // preflight refuses what must not be forwarded: a request that has looped
-// through this gateway too often, a service with no instance, and (last, as
-// it opens a breaker call that report must close) an open breaker.
-func (p *Proxy) preflight(r *http.Request, rt *routing.Route) error {
+// through this gateway too often, a service with no instance, a pinned
+// version no instance has, and (last, as it opens a breaker call that
+// report must close) an open breaker.
+func (p *Proxy) preflight(r *http.Request, c *call) error {
 	if vias := r.Header["Via"]; len(vias) > 0 && hops(vias, p.via) >= p.maxHops {
 		return errLoop
 	}
-	if len(rt.Targets()) == 0 {
+	if len(c.route.Targets()) == 0 {
 		return errNoInstance
 	}
-	return rt.Allow()
+	if c.pin != "" && !c.route.HasVersion(c.pin) {
+		return errNoVersion
+	}
+	return c.route.Allow()
+}
+
+// endSpan tells the request's span how it ended.
+func endSpan(c *call) {
+	o := Outcome{Service: c.name, Status: c.status, Upstream: c.upstream, Attempts: len(c.tried)}
+	if n := len(c.tried); n > 0 && c.tried[n-1] != nil {
+		o.Instance, o.Version = c.tried[n-1].InstanceID, c.tried[n-1].Version
+	}
+	c.span.End(o)
 }
 
 // forward proxies and reports the outcome to the service's breaker. When
@@ -336,11 +429,15 @@ func (p *Proxy) sweep() {
 
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	c := pr.In.Context().Value(callKey{}).(*call)
-	t := c.route.Pick(nil)
-	c.tried = append(c.triedBuf[:0], t)
+	c.tried = c.triedBuf[:0]
+	t := c.pick()
+	c.tried = append(c.tried, t)
 	target(pr.Out, t, c)
 	setXForwarded(pr, p.trustXFF)
 	p.setVia(pr)
+	if c.span != nil {
+		c.span.Inject(pr.Out.Header)
+	}
 }
 
 // setXForwarded does what pr.SetXForwarded does, after copying the client's
@@ -393,5 +490,6 @@ type nopObserver struct{}
 func (nopObserver) Resolved(routing.Source, error)    {}
 func (nopObserver) Served(string, int, time.Duration) {}
 func (nopObserver) Forgot(string)                     {}
+func (nopObserver) Limited(string)                    {}
 
 var _ http.Handler = (*Proxy)(nil)

@@ -196,6 +196,11 @@ type countingObserver struct {
 
 func (o *countingObserver) Resolved(routing.Source, error) {}
 func (o *countingObserver) Forgot(string)                  {}
+func (o *countingObserver) Limited(service string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.served = append(o.served, "limited:"+service)
+}
 func (o *countingObserver) Served(service string, code int, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -2,15 +2,18 @@ package proxy
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
 // retrier sends the request to the instance Rewrite chose and, when that
-// instance could not even be connected to, to another one if the request is
-// safe to repeat. It records each instance's reachability for passive
-// ejection. It is the only place that knows attempts exist.
+// instance could not be connected to or its connection broke before any
+// answer came, to another one if the request is safe to repeat. It records
+// each instance's reachability for passive ejection. It is the only place
+// that knows attempts exist.
 type retrier struct {
 	inner http.RoundTripper
 }
@@ -34,10 +37,10 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err // the client left; not the instance's fault
 		}
 		c.route.Unreachable(last)
-		if !replayable(req) || !neverSent(err) {
+		if !replayable(req) || !retriable(err) {
 			return nil, err
 		}
-		next := c.route.Pick(c.tried)
+		next := c.pick()
 		if next == nil {
 			return nil, err
 		}
@@ -76,9 +79,18 @@ func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
-// neverSent: the connection was never established, so the instance saw no
-// byte of the request (refused, unroutable, DNS failure, connect timeout).
-func neverSent(err error) bool {
+// retriable: the attempt failed at the connection level without an
+// answer, so another instance may well answer: it could not be connected
+// to (refused, unroutable, DNS failure, connect timeout), or the connection
+// was closed or reset before a response came (an instance stopping, or
+// crashing, with the request in flight). A request that was sent and timed
+// out waiting is not retried: the instance may be slow rather than gone,
+// and a retry would double its load. Only replayable requests get here.
+func retriable(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }

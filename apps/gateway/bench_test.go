@@ -89,7 +89,7 @@ func labelled(side string, h http.Handler) *httptest.Server {
 
 // BenchmarkObserve is the metrics work of one proxied request.
 func BenchmarkObserve(b *testing.B) {
-	s, err := newStats(prometheus.NewRegistry(), nil)
+	s, err := newStats(prometheus.NewRegistry(), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/url"
 	"slices"
 	"sort"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/adapters/proxy"
+	"github.com/vertice/vertice/adapters/ratelimit"
+	"github.com/vertice/vertice/adapters/tracing"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/domain/routing"
 	"github.com/vertice/vertice/internal/envconf"
@@ -78,6 +81,18 @@ type Config struct {
 	// Warnings name the *_URL variables that were not taken as fallbacks,
 	// and why, for the log at start.
 	Warnings []string
+	// Versions splits services' traffic by instance version, from every
+	// <SERVICE_NAME in upper case>_VERSIONS variable
+	// (NMAP_SERVICE_VERSIONS=1.0.0:90,1.1.0:10; routing.ParseSplit).
+	Versions map[string]routing.Split
+	// Limits caps services' request rates on this replica, from every
+	// <SERVICE_NAME in upper case>_RATE variable
+	// (NMAP_SERVICE_RATE=100/s,burst=200; ratelimit.Parse).
+	Limits map[string]ratelimit.Limit
+	// Tracing exports a span per request over OTLP/HTTP; it is on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+	// is set, and the SDK reads the other OTEL_* variables itself.
+	Tracing bool
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
 }
@@ -117,7 +132,51 @@ func LoadConfig(lookup envconf.Lookup, environ []string) (Config, error) {
 		r.Fail("REGISTRY_URL", problem+": it must be a plain absolute http(s) URL (e.g. http://vertice-register-lb:80)")
 	}
 	c.Fallbacks, c.Warnings = fallbacks(r, environ)
-	return c, r.Err()
+	c.Versions, c.Limits = policies(r, environ)
+	tracingOn, err := tracing.Enabled(lookup)
+	c.Tracing = tracingOn
+	return c, errors.Join(r.Err(), err)
+}
+
+// policies collects <SERVICE>_VERSIONS splits and <SERVICE>_RATE limits,
+// under the fallbacks' name rule: the name must be a valid service name in
+// upper case, else the variable is not the gateway's and is left alone.
+// Unlike a fallback's, a bad value is an error naming the variable: a
+// canary split or a limit silently dropped would send traffic where the
+// operator said it must not go.
+func policies(r *envconf.Reader, environ []string) (map[string]routing.Split, map[string]ratelimit.Limit) {
+	splits, limits := map[string]routing.Split{}, map[string]ratelimit.Limit{}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if service, ok := serviceOf(name, "_VERSIONS"); ok {
+			split, err := routing.ParseSplit(r.String(name, ""))
+			if err != nil {
+				r.Fail(name, strings.TrimPrefix(err.Error(), "routing: ")+" (e.g. "+name+"=1.0.0:90,1.1.0:10)")
+				continue
+			}
+			splits[service] = split
+		}
+		if service, ok := serviceOf(name, "_RATE"); ok {
+			limit, err := ratelimit.Parse(r.String(name, ""))
+			if err != nil {
+				r.Fail(name, strings.TrimPrefix(err.Error(), "ratelimit: "))
+				continue
+			}
+			limits[service] = limit
+		}
+	}
+	return splits, limits
+}
+
+// serviceOf reads the service a <SERVICE>suffix variable is about: its
+// name is a valid service name in upper case followed by suffix.
+func serviceOf(name, suffix string) (string, bool) {
+	prefix, ok := strings.CutSuffix(name, suffix)
+	if !ok || prefix != strings.ToUpper(prefix) {
+		return "", false
+	}
+	service := strings.ToLower(prefix)
+	return service, catalog.ValidateServiceName(service) == nil
 }
 
 // orNever reads a duration that "0" (or "0s") turns off; routing reads a
@@ -141,12 +200,8 @@ func fallbacks(r *envconf.Reader, environ []string) (map[string]string, []string
 	var warnings []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		prefix, ok := strings.CutSuffix(name, "_URL")
-		if !ok || notFallbacks[name] || prefix != strings.ToUpper(prefix) {
-			continue
-		}
-		service := strings.ToLower(prefix)
-		if catalog.ValidateServiceName(service) != nil {
+		service, ok := serviceOf(name, "_URL")
+		if !ok || notFallbacks[name] {
 			continue
 		}
 		v := r.String(name, "")
@@ -186,4 +241,26 @@ func (c Config) FallbackNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// VersionSplits lists the services' splits ("nmap_service=1.0.0:90,1.1.0:10"),
+// sorted, for logs.
+func (c Config) VersionSplits() []string {
+	out := make([]string, 0, len(c.Versions))
+	for service, split := range c.Versions {
+		out = append(out, service+"="+split.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RateLimits lists the services' limits ("nmap_service=100/s,burst=200"),
+// sorted, for logs.
+func (c Config) RateLimits() []string {
+	out := make([]string, 0, len(c.Limits))
+	for service, limit := range c.Limits {
+		out = append(out, service+"="+limit.String())
+	}
+	sort.Strings(out)
+	return out
 }

@@ -48,6 +48,14 @@ func FuzzLoadConfig(f *testing.F) {
 		{"HTTP_MAX_HEADER_BYTES", "1e9"},
 		{"HTTP_WRITE_TIMEOUT", "9999999999999999999"},
 		{"UPSTREAM_IDLE_TIMEOUT", "1ns"},
+		{"NMAP_SERVICE_VERSIONS", "1.0.0:90,1.1.0:10"},
+		{"NMAP_SERVICE_VERSIONS", "none:1,a:b:2"},
+		{"NMAP_SERVICE_VERSIONS", "1.0.0:0"},
+		{"NMAP_SERVICE_RATE", "100/s,burst=200"},
+		{"NMAP_SERVICE_RATE", "1e-300/h"},
+		{"NMAP_SERVICE_RATE", "999999/s,burst=1000000"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -73,8 +81,10 @@ func FuzzLoadConfig(f *testing.F) {
 				t.Fatalf("warning %q is not one of the fixed texts", w)
 			}
 		}
-		if _, err := wire(cfg, portstest.NewFakeClock(time.Unix(0, 0)), slog.New(slog.DiscardHandler)); err != nil {
+		app, err := wire(cfg, portstest.NewFakeClock(time.Unix(0, 0)), slog.New(slog.DiscardHandler))
+		if err != nil {
 			t.Fatalf("%s=%q loads but does not wire: %v", name, value, err)
 		}
+		app.close()
 	})
 }

@@ -43,6 +43,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if err != nil {
 		return err
 	}
+	defer app.close() // after the server drained: the last spans go out
 	ln, err := serve.Listen(cfg.Addr)
 	if err != nil {
 		return err
@@ -51,7 +52,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		log.Warn(w)
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "registry", cfg.RegistryURL,
-		"watch", cfg.Watch, "cache_ttl", cfg.CacheTTL.String(), "fallbacks", cfg.FallbackNames())
+		"watch", cfg.Watch, "cache_ttl", cfg.CacheTTL.String(), "fallbacks", cfg.FallbackNames(),
+		"versions", cfg.VersionSplits(), "rate_limits", cfg.RateLimits(), "tracing", cfg.Tracing)
 	if ready != nil {
 		ready <- ln.Addr()
 	}

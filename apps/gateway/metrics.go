@@ -20,6 +20,7 @@ import (
 //	gateway_cache_hits_total, gateway_cache_misses_total   route cache
 //	gateway_route_source_total{source}              cache, registry, fallback, stale, error
 //	gateway_breaker_state{target}                   0 closed, 1 open, 2 half-open; target "registry" or a service
+//	gateway_rate_limited_total{service}             requests refused with 429 by <SERVICE>_RATE (this replica)
 //
 // Series of services the router forgot (gone or idle) are deleted (Forgot).
 type stats struct {
@@ -29,6 +30,10 @@ type stats struct {
 	misses   prometheus.Counter
 	sources  [4]prometheus.Counter
 	failed   prometheus.Counter
+	limited  *prometheus.CounterVec
+	// limitedOf holds the children of limited for every service with a
+	// limit, created at start (so each series exists from 0); read only.
+	limitedOf map[string]prometheus.Counter
 
 	// The children of requests and upstream already used, so the hot path
 	// skips the vectors' label hashing and locking. Filled on first use,
@@ -51,7 +56,7 @@ var codes = func() (out [600]string) {
 	return out
 }()
 
-func newStats(reg prometheus.Registerer, router *routing.Router) (*stats, error) {
+func newStats(reg prometheus.Registerer, router *routing.Router, limited []string) (*stats, error) {
 	s := &stats{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_requests_total",
 			Help: "Requests answered by the gateway, by service and status code."}, []string{"service", "code"}),
@@ -61,6 +66,13 @@ func newStats(reg prometheus.Registerer, router *routing.Router) (*stats, error)
 			[]string{"service"}),
 		hits:   prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_cache_hits_total", Help: "Routes served from the cache."}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_cache_misses_total", Help: "Routes not in the cache (or expired)."}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_rate_limited_total",
+			Help: "Requests refused with 429 because the service's rate limit on this gateway replica was reached."},
+			[]string{"service"}),
+		limitedOf: make(map[string]prometheus.Counter, len(limited)),
+	}
+	for _, service := range limited {
+		s.limitedOf[service] = s.limited.WithLabelValues(service)
 	}
 	src := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_route_source_total",
 		Help: "Where routes came from: cache, registry, fallback, stale, or error."}, []string{"source"})
@@ -68,7 +80,7 @@ func newStats(reg prometheus.Registerer, router *routing.Router) (*stats, error)
 		s.sources[i] = src.WithLabelValues(routing.Source(i).String())
 	}
 	s.failed = src.WithLabelValues("error")
-	for _, c := range []prometheus.Collector{s.requests, s.upstream, s.hits, s.misses, src, breakerCollector{router}} {
+	for _, c := range []prometheus.Collector{s.requests, s.upstream, s.hits, s.misses, src, s.limited, breakerCollector{router}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -131,6 +143,17 @@ func (s *stats) Forgot(service string) {
 	})
 	s.requests.DeletePartialMatch(prometheus.Labels{"service": service})
 	s.upstream.DeleteLabelValues(service)
+}
+
+// Limited counts a request refused by the service's rate limit. Only
+// services with a limit are refused, and their series exist from start;
+// their set is fixed, so Forgot leaves them.
+func (s *stats) Limited(service string) {
+	if c, ok := s.limitedOf[service]; ok {
+		c.Inc()
+		return
+	}
+	s.limited.WithLabelValues(service).Inc()
 }
 
 var _ proxy.Observer = (*stats)(nil)

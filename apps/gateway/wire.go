@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vertice/vertice/adapters/proxy"
+	"github.com/vertice/vertice/adapters/ratelimit"
 	"github.com/vertice/vertice/adapters/registryclient"
+	"github.com/vertice/vertice/adapters/tracing"
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/routing"
 	"github.com/vertice/vertice/ports"
@@ -25,9 +30,28 @@ type app struct {
 	// follow keeps the routes current from the registry's change feed
 	// until ctx ends (nil when REGISTRY_WATCH is off).
 	follow func(ctx context.Context)
+	// close flushes the spans not yet exported (nothing without tracing).
+	close func()
 }
 
+// wire builds the gateway, with tracing when the configuration has it.
 func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
+	tp, stopTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "vertice-gateway", log)
+	if err != nil {
+		return nil, err
+	}
+	a, err := wireTraced(cfg, clock, log, tp)
+	if err != nil {
+		stopTracing()
+		return nil, err
+	}
+	a.close = stopTracing
+	return a, nil
+}
+
+// wireTraced builds the gateway with its spans going to tp (nil: no
+// tracing at all, and no tracing hook on the request path).
+func wireTraced(cfg Config, clock ports.Clock, log *slog.Logger, tp trace.TracerProvider) (*app, error) {
 	dir, err := registryclient.New(cfg.RegistryURL, registryclient.Options{
 		Timeout: cfg.RegistryTimeout, MaxIdleConnsPerHost: 16, UserAgent: "vertice-gateway",
 	})
@@ -38,26 +62,38 @@ func wire(cfg Config, clock ports.Clock, log *slog.Logger) (*app, error) {
 	router, err := routing.New(dir, clock, fallbackOf(cfg.Fallbacks), routing.Settings{
 		CacheTTL: cfg.CacheTTL, StaleFor: cfg.StaleFor, Registry: bs, Upstream: bs,
 		EjectAfter: cfg.EjectAfter, EjectFor: cfg.EjectFor, ForgetAfter: cfg.ForgetAfter, FeedWait: cfg.FeedWait,
+		Versions: cfg.Versions,
 	})
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	stats, err := newStats(reg, router)
+	stats, err := newStats(reg, router, slices.Sorted(maps.Keys(cfg.Limits)))
 	if err != nil {
 		return nil, err
 	}
-	p, err := proxy.New(proxy.Options{
+	o := proxy.Options{
 		Router: router, DialTimeout: cfg.DialTimeout, Timeout: cfg.UpstreamTimeout,
 		IdleTimeout: cfg.UpstreamIdleTimeout, WriteTimeout: cfg.HTTP.WriteTimeout, MaxHops: cfg.MaxHops,
 		TrustForwarded: cfg.TrustForwarded, Observer: stats, Logger: log,
-	})
+	}
+	// Only what is configured goes on the request path: no limiter
+	// without a <SERVICE>_RATE, no tracer without an OTLP endpoint.
+	if len(cfg.Limits) > 0 {
+		if o.Limiter, err = ratelimit.New(cfg.Limits, clock); err != nil {
+			return nil, err
+		}
+	}
+	if tp != nil {
+		o.Tracer = tracing.NewGateway(tp)
+	}
+	p, err := proxy.New(o)
 	if err != nil {
 		return nil, err
 	}
 	h := mux(p, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), healthHandler(router, cfg.Watch))
-	a := &app{handler: h, router: router}
+	a := &app{handler: h, router: router, close: func() {}}
 	if cfg.Watch {
 		a.follow = func(ctx context.Context) { router.Follow(ctx, dir, ports.SystemSleeper{}) }
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/vertice/vertice/adapters/consulapi"
+	"github.com/vertice/vertice/adapters/tracing"
 	"github.com/vertice/vertice/domain/catalog"
 	"github.com/vertice/vertice/internal/envconf"
 	"github.com/vertice/vertice/internal/serve/graceful"
@@ -69,6 +71,10 @@ type Config struct {
 	// NodeName is the Consul agent name in GET /v1/agent/self
 	// (REGISTRY_NODE_NAME, default vertice).
 	NodeName string
+	// Tracing exports a span per API request over OTLP/HTTP; it is on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+	// is set, and the SDK reads the other OTEL_* variables itself.
+	Tracing bool
 }
 
 // Defaults of the limits on what one service may store.
@@ -104,7 +110,9 @@ func LoadConfig(lookup envconf.Lookup) (Config, error) {
 		NodeName:         r.String("REGISTRY_NODE_NAME", consulapi.DefaultNodeName),
 	}
 	c.validate(r)
-	return c, r.Err()
+	tracingOn, err := tracing.Enabled(lookup)
+	c.Tracing = tracingOn
+	return c, errors.Join(r.Err(), err)
 }
 
 func (c Config) validate(r *envconf.Reader) {

@@ -57,7 +57,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return err
 	}
 	log.Info("registry listening", "addr", ln.Addr().String(), "backend", cfg.Backend(), "ttl", cfg.TTL.String(),
-		"auth", cfg.Token != "", "tls", cfg.TLS(), "version", version.String())
+		"auth", cfg.Token != "", "tls", cfg.TLS(), "version", version.String(), "tracing", cfg.Tracing)
 	if ready != nil {
 		ready <- ln.Addr()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vertice/vertice/adapters/consulapi"
 	"github.com/vertice/vertice/adapters/ginapi"
@@ -21,6 +22,7 @@ import (
 	"github.com/vertice/vertice/adapters/redisstore"
 	"github.com/vertice/vertice/adapters/registryapi"
 	"github.com/vertice/vertice/adapters/resilient"
+	"github.com/vertice/vertice/adapters/tracing"
 	"github.com/vertice/vertice/adapters/ui"
 	"github.com/vertice/vertice/domain/breaker"
 	"github.com/vertice/vertice/domain/catalog"
@@ -49,6 +51,23 @@ type stores struct {
 }
 
 func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	tp, stopTracing, err := tracing.Setup(ctx, cfg.Tracing, "vertice-registry", log)
+	if err != nil {
+		return nil, err
+	}
+	a, err := wireTraced(ctx, cfg, log, tp)
+	if err != nil {
+		stopTracing()
+		return nil, err
+	}
+	closeStores := a.close
+	a.close = func() { closeStores(); stopTracing() }
+	return a, nil
+}
+
+// wireTraced wires the registry with its spans going to tp (nil: no
+// tracing at all).
+func wireTraced(ctx context.Context, cfg Config, log *slog.Logger, tp trace.TracerProvider) (*app, error) {
 	clock := ports.SystemClock{}
 	st, err := newStores(cfg, clock, log)
 	if err != nil {
@@ -61,7 +80,12 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		st.close()
 		return nil, err
 	}
+	var tracer ginapi.Tracer
+	if tp != nil {
+		tracer = tracing.NewServer(tp)
+	}
 	native := ginapi.New(ginapi.Options{
+		Tracer:   tracer,
 		Registry: svc,
 		Token:    cfg.Token,
 		Backend:  cfg.Backend(),
@@ -81,7 +105,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	})
 	// Consul's API beside the native one (docs/consul.md).
 	consul := consulapi.New(consulapi.Options{Registry: svc, Token: cfg.Token, Datacenter: cfg.Datacenter,
-		NodeName: cfg.NodeName, Observer: stats, Logger: log, Context: ctx, WriteTimeout: cfg.HTTP.WriteTimeout})
+		NodeName: cfg.NodeName, Observer: stats, Tracer: tracer, Logger: log, Context: ctx, WriteTimeout: cfg.HTTP.WriteTimeout})
 	h := consulapi.Beside(native, consul)
 	return &app{handler: h, background: st.run(log), close: st.close}, nil
 }

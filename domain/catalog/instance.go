@@ -50,9 +50,11 @@ func (l Limits) metadataBytes() int {
 }
 
 // Metadata keys with a meaning to Vértice. StatusKey carries the sidecar's
-// latest health probe, so routers can skip a live but sick instance.
+// latest health probe, so routers can skip a live but sick instance;
+// VersionKey the instance's version, which the gateway can split traffic by.
 const (
 	StatusKey       = "status"
+	VersionKey      = "version"
 	StatusHealthy   = "healthy"
 	StatusUnhealthy = "unhealthy"
 	// StatusWarning is Consul's "warning" (a TTL check updated with warn):
@@ -360,3 +362,6 @@ func (i Instance) TTLRemaining(now time.Time) int {
 // Healthy is false only when the instance's own status says unhealthy; an
 // instance that reports nothing is presumed healthy, as in v1.
 func (i Instance) Healthy() bool { return i.Metadata[StatusKey] != StatusUnhealthy }
+
+// Version is the instance's metadata.version, "" when it reports none.
+func (i Instance) Version() string { return i.Metadata[VersionKey] }

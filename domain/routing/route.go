@@ -27,10 +27,16 @@ type service struct {
 	mu       sync.Mutex
 	health   map[string]*health // by endpoint
 	fallback *Route
+
+	split   Split   // the service's version split (Settings.Versions), nil for none
+	weights weights // the split's rotation
 }
 
 func newService(name string, r *Router) *service {
 	s := &service{name: name, router: r, breaker: breaker.New(r.set.Upstream), health: map[string]*health{}}
+	if split := r.set.Versions[name]; len(split) > 0 {
+		s.split, s.weights.current = split, make([]int, len(split))
+	}
 	s.used.Store(r.clock.Now().UnixNano())
 	return s
 }
@@ -55,7 +61,9 @@ type Target struct {
 	Service    string
 	InstanceID string
 	// URL is the instance's endpoint, parsed once per refresh.
-	URL     *url.URL
+	URL *url.URL
+	// Version is the instance's metadata.version, "" when it has none.
+	Version string
 	healthy bool
 	health  *health
 }
@@ -68,6 +76,9 @@ type Route struct {
 	fetched time.Time
 	all     []*Target // sorted by instance ID, so round robin is stable
 	healthy []*Target // the ones whose metadata does not say unhealthy
+
+	versions map[string]*group // the targets by version ("" for none)
+	split    []*group          // the split's groups that have instances; empty without a split
 }
 
 // Service is the name this route serves.
@@ -94,7 +105,8 @@ func (s *service) install(snap catalog.Service, now time.Time) *Route {
 		if err != nil || u.Host == "" {
 			continue
 		}
-		t := &Target{Service: s.name, InstanceID: in.InstanceID, URL: u, healthy: in.Healthy(), health: s.healthOf(in.Endpoint)}
+		t := &Target{Service: s.name, InstanceID: in.InstanceID, URL: u, Version: in.Version(), healthy: in.Healthy(),
+			health: s.healthOf(in.Endpoint)}
 		kept[in.Endpoint] = t.health
 		rt.all = append(rt.all, t)
 	}
@@ -105,6 +117,7 @@ func (s *service) install(snap catalog.Service, now time.Time) *Route {
 			rt.healthy = append(rt.healthy, t)
 		}
 	}
+	rt.group(s.split)
 	s.answer.Store(rt)
 	s.gone.Store(false)
 	return rt
@@ -132,6 +145,7 @@ func (s *service) fallbackRoute(endpoint string, now time.Time) *Route {
 		}
 		t := &Target{Service: s.name, InstanceID: "fallback", URL: u, healthy: true, health: &health{}}
 		s.fallback = &Route{svc: s, all: []*Target{t}, healthy: []*Target{t}}
+		s.fallback.group(s.split)
 	}
 	if now.IsZero() {
 		return s.fallback
@@ -142,25 +156,43 @@ func (s *service) fallbackRoute(endpoint string, now time.Time) *Route {
 	return &rt
 }
 
-// Pick chooses the next target round robin, skipping those in tried (the
-// proxy's earlier attempts for this request). It prefers, in order:
-// healthy and in rotation; in rotation; healthy; any. So an unhealthy or
-// ejected instance gets traffic only when nothing better is left, and when
-// every instance is ejected they are all tried anyway rather than failing
-// the service outright. It returns nil when every target was tried.
+// Pick chooses the next target, skipping those in tried (the proxy's
+// earlier attempts for this request). With a version split (Split), it
+// first chooses a version by weight among those with a healthy, in-rotation
+// target not tried yet, and a target of it round robin. Without one, or
+// when no version of the split has such a target left, it goes round robin
+// over every instance, preferring, in order: healthy and in rotation; in
+// rotation; healthy; any. So an unhealthy or ejected instance gets traffic
+// only when nothing better is left, a canary that went away leaves its
+// share to the other versions, and when every instance is ejected they are
+// all tried anyway rather than failing the service outright. It returns
+// nil when every target was tried.
 func (rt *Route) Pick(tried []*Target) *Target {
 	c := lazyNow{clock: rt.svc.router.clock}
-	start := rt.svc.next.Add(1) - 1
-	if t := scan(rt.healthy, start, tried, &c, true); t != nil {
+	if len(rt.split) > 0 {
+		if g := rt.svc.weights.choose(rt.split, tried, &c); g != nil {
+			// nil only if g's last target was ejected since choose saw it
+			if t := scan(g.healthy, g.next.Add(1)-1, tried, &c, true); t != nil {
+				return t
+			}
+		}
+	}
+	return prefer(rt.healthy, rt.all, rt.svc.next.Add(1)-1, tried, &c)
+}
+
+// prefer goes round robin from start over healthy (a subset of all) and
+// all, preferring healthy and in rotation; in rotation; healthy; any.
+func prefer(healthy, all []*Target, start uint64, tried []*Target, c *lazyNow) *Target {
+	if t := scan(healthy, start, tried, c, true); t != nil {
 		return t
 	}
-	if t := scan(rt.all, start, tried, &c, true); t != nil {
+	if t := scan(all, start, tried, c, true); t != nil {
 		return t
 	}
-	if t := scan(rt.healthy, start, tried, &c, false); t != nil {
+	if t := scan(healthy, start, tried, c, false); t != nil {
 		return t
 	}
-	return scan(rt.all, start, tried, &c, false)
+	return scan(all, start, tried, c, false)
 }
 
 // lazyNow reads the clock once, and only when an ejection is to be judged:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vertice/vertice/domain/breaker"
+	"github.com/vertice/vertice/domain/catalog"
 )
 
 // Defaults, from the v1 gateway's routing where it has one.
@@ -52,6 +53,10 @@ type Settings struct {
 	// FeedWait is how long one change-feed request waits (Follow); zero
 	// means DefaultFeedWait.
 	FeedWait time.Duration
+	// Versions splits a service's traffic by instance version (Split), by
+	// service name. A service not in it (nil: none is) is balanced round
+	// robin over all its instances, whatever their versions.
+	Versions map[string]Split
 }
 
 // Validate names the first field that cannot be used.
@@ -68,6 +73,13 @@ func (s Settings) Validate() error {
 	neg("EjectFor", s.EjectFor)
 	if s.Registry.Failures < 0 || s.Upstream.Failures < 0 || s.EjectAfter < 0 {
 		errs = append(errs, errors.New("routing: Registry.Failures, Upstream.Failures and EjectAfter must not be negative"))
+	}
+	for name, split := range s.Versions {
+		if err := catalog.ValidateServiceName(name); err != nil {
+			errs = append(errs, fmt.Errorf("routing: Versions[%q]: %w", name, err))
+		} else if err := split.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("routing: Versions[%q]: %w", name, err))
+		}
 	}
 	return errors.Join(errs...)
 }

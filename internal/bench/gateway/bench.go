@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +32,10 @@ import (
 // fills them from flags.
 type Config struct {
 	Gateway, Nginx, Self string        // binaries; Self runs the upstream role
+	Baseline             string        // optional: another gateway binary measured alongside (A/B)
 	Warmup, Duration     time.Duration // per measurement
+	Rounds               int           // measurements per path and concurrency, interleaved; rows are medians (0: 1)
+	Only                 []string      // when set, measure only these paths (and direct)
 	Connections          []int         // one row group per value
 	ServerCPUs, LoadCPUs string        // taskset lists: servers vs wrk
 	WorkDir              string        // logs and nginx files
@@ -54,7 +59,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 			p.Stop(5 * time.Second)
 		}
 	}()
-	var addrs [4]string
+	var addrs [6]string
 	for i := range addrs {
 		a, err := freeport.Addr()
 		if err != nil {
@@ -62,7 +67,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		}
 		addrs[i] = a
 	}
-	upAddr, gwAddr, ngAddr, bareAddr := addrs[0], addrs[1], addrs[2], addrs[3]
+	upAddr, gwAddr, ngAddr, bareAddr, tracedAddr, baseAddr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5]
 	up, err := start(cfg, "upstream", []string{"GOMAXPROCS=1"}, cfg.Self, "upstream", "-addr", upAddr)
 	if err != nil {
 		return nil, err
@@ -79,12 +84,32 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 		return nil, err
 	}
 	defer closeReg()
-	gw, err := start(cfg, "gateway", []string{"GOMAXPROCS=1", "LOG_LEVEL=warn", "GATEWAY_ADDR=" + gwAddr,
-		"REGISTRY_URL=" + regURL}, cfg.Gateway)
+	// The gateway as shipped, tracing off (no OTEL_* variable), and the
+	// same binary exporting a span per request to an OTLP receiver here.
+	gwEnv := []string{"GOMAXPROCS=1", "LOG_LEVEL=warn", "REGISTRY_URL=" + regURL}
+	gw, err := start(cfg, "gateway", append(gwEnv, "GATEWAY_ADDR="+gwAddr), cfg.Gateway)
 	if err != nil {
 		return nil, err
 	}
 	procs = append(procs, gw)
+	sink, err := startOTLPSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.close()
+	traced, err := start(cfg, "gateway-traced", append(gwEnv, "GATEWAY_ADDR="+tracedAddr,
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+sink.url), cfg.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	procs = append(procs, traced)
+	if cfg.Baseline != "" {
+		base, err := start(cfg, "gateway-baseline", append(gwEnv, "GATEWAY_ADDR="+baseAddr), cfg.Baseline)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, base)
+	}
 	conf, err := writeNginxConfig(cfg.WorkDir, upAddr, ngAddr)
 	if err != nil {
 		return nil, err
@@ -98,33 +123,82 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]Row, error) {
 	paths := []struct{ name, url string }{
 		{"direct", "http://" + upAddr + "/"},
 		{"vertice-gateway", "http://" + gwAddr + "/v2/" + service + "/"},
+		{tracedPath, "http://" + tracedAddr + "/v2/" + service + "/"},
 		{"nginx", "http://" + ngAddr + "/v2/" + service + "/"},
 		{barePath, "http://" + bareAddr + "/v2/" + service + "/"},
+	}
+	if cfg.Baseline != "" {
+		paths = append(paths[:2], append([]struct{ name, url string }{
+			{baselinePath, "http://" + baseAddr + "/v2/" + service + "/"}}, paths[2:]...)...)
 	}
 	for _, p := range paths {
 		if err := poll.Until(ctx, 15*time.Second, poll.Status(p.url, http.StatusOK)); err != nil {
 			return nil, fmt.Errorf("%s: %w (logs in %s)", p.name, err, cfg.WorkDir)
 		}
 	}
+	// Each round measures every path at every concurrency in turn; a row
+	// is the path's median round. Other work on the host comes and goes:
+	// interleaved short rounds expose every path to it alike, where one
+	// long run per path would hand a burst to whichever path ran then.
+	runs := map[string][]wrk.Report{}
+	if len(cfg.Only) > 0 {
+		paths = slices.DeleteFunc(paths, func(p struct{ name, url string }) bool {
+			return p.name != "direct" && !slices.Contains(cfg.Only, p.name)
+		})
+	}
+	for round := range max(1, cfg.Rounds) {
+		order := slices.Clone(paths)
+		if round%2 == 1 { // every other round backwards: no path always runs right after another
+			slices.Reverse(order)
+		}
+		for _, c := range cfg.Connections {
+			for _, p := range order {
+				opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
+				if _, err := wrk.Run(ctx, opts); err != nil {
+					return nil, err
+				}
+				opts.Duration = cfg.Duration
+				res, err := wrk.Run(ctx, opts)
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(log, "round %d %-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %s\n",
+					round+1, p.name, c, res.RPS, res.P50, res.P99, res.ErrorText())
+				key := fmt.Sprint(p.name, "|", c)
+				runs[key] = append(runs[key], res)
+			}
+		}
+	}
 	var rows []Row
 	for _, c := range cfg.Connections {
 		for _, p := range paths {
-			opts := wrk.Options{URL: p.url, Connections: c, Duration: cfg.Warmup, CPUs: cfg.LoadCPUs, Dir: cfg.WorkDir}
-			if _, err := wrk.Run(ctx, opts); err != nil {
-				return nil, err
-			}
-			opts.Duration = cfg.Duration
-			res, err := wrk.Run(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(log, "%-16s c=%-3d %10.0f req/s  p50 %-9s p99 %-9s errors %s\n",
-				p.name, c, res.RPS, res.P50, res.P99, res.ErrorText())
-			rows = append(rows, Row{Path: p.name, Connections: c, Report: res})
+			rows = append(rows, Row{Path: p.name, Connections: c, Report: median(runs[fmt.Sprint(p.name, "|", c)])})
 		}
+	}
+	if !slices.ContainsFunc(paths, func(p struct{ name, url string }) bool { return p.name == tracedPath }) {
+		return rows, nil // the traced gateway was not measured
+	}
+	batches, spans := sink.counts()
+	fmt.Fprintf(log, "OTLP receiver: %d batches, %d spans from the traced gateway\n", batches, spans)
+	if spans == 0 {
+		return nil, fmt.Errorf("the traced gateway exported no span (logs in %s)", cfg.WorkDir)
 	}
 	return rows, nil
 }
+
+// median is the report with the median requests/s (the lower middle one
+// of an even count), latencies and errors included.
+func median(reports []wrk.Report) wrk.Report {
+	sorted := slices.Clone(reports)
+	slices.SortFunc(sorted, func(a, b wrk.Report) int { return cmp.Compare(a.RPS, b.RPS) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+// The rows of the traced gateway and of the optional baseline binary.
+const (
+	tracedPath   = "vertice-gateway, tracing on"
+	baselinePath = "vertice-gateway, baseline binary"
+)
 
 // barePath names the row of BareProxy: the ceiling of net/http's
 // ReverseProxy on this layout, with none of the gateway's own work.
@@ -185,12 +259,19 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 	fmt.Fprintf(&b, "# Gateway benchmark\n\nReproduce with `%s` (Debian packages `nginx-light` and `wrk`; the target installs them when missing and run as root).\n\n", command)
 	fmt.Fprintf(&b, "Machine: %s. Measured %s.\n\n", machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "Setup, all on 127.0.0.1: a Go upstream answering 13 bytes; `wrk -t1` pinned to CPU %s; "+
-		"the upstream, vertice-gateway (GOMAXPROCS=1, routes from its 5 s cache of a real registry) and nginx "+
+		"the upstream, vertice-gateway (GOMAXPROCS=1, routes from its 5 s cache of a real registry; run twice: as "+
+		"shipped, tracing off, and with OTEL_EXPORTER_OTLP_ENDPOINT set to an OTLP/HTTP receiver in the harness, "+
+		"tracing on) and nginx "+
 		"(1 worker, keepalive 256 to the upstream, same X-Forwarded-* headers, no access log) pinned to CPU %s, "+
 		"and, as the ceiling of the library the gateway is built on, a bare `httputil.ReverseProxy` (GOMAXPROCS=1, GOGC=400, "+
 		"the gateway's transport settings, nothing else) on the same CPU. "+
-		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured.\n\n",
-		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration)
+		"So a proxy shares its CPU with the upstream, as a sidecar-less host would. Each run: %s warm-up, then %s measured; "+
+		"%d round(s) of every path in turn, each row the path's median round (by requests/s).\n\n",
+		cfg.LoadCPUs, cfg.ServerCPUs, cfg.Warmup, cfg.Duration, max(1, cfg.Rounds))
+	if cfg.Baseline != "" {
+		b.WriteString("The row \"" + baselinePath + "\" is another gateway binary run the same way (tracing off), " +
+			"given with -baseline: an A/B against the gateway as it was, in the same run.\n\n")
+	}
 	b.WriteString("| connections | path | requests/s | vs direct | p50 | p99 | p50 added | p99 added | errors |\n|---|---|---|---|---|---|---|---|---|\n")
 	direct := map[int]wrk.Report{}
 	for _, r := range rows {
@@ -204,7 +285,35 @@ func Markdown(rows []Row, cfg Config, machine, command string) string {
 			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), (r.P50 - d.P50).Round(time.Microsecond),
 			(r.P99 - d.P99).Round(time.Microsecond), r.ErrorText())
 	}
-	b.WriteString("\n" + verdict(rows, direct) + "\n" + notes)
+	b.WriteString("\n" + verdict(rows, direct) + "\n" + tracingVerdict(rows) + "\n" + notes)
+	return b.String()
+}
+
+// tracingVerdict compares the gateway with tracing on, and the baseline
+// binary when there is one, to the gateway as shipped.
+func tracingVerdict(rows []Row) string {
+	byKey := map[string]wrk.Report{}
+	for _, r := range rows {
+		byKey[fmt.Sprint(r.Path, r.Connections)] = r.Report
+	}
+	var b strings.Builder
+	b.WriteString("Tracing (the traced gateway exports a span for every request: wrk sends no traceparent, so each " +
+		"request starts a sampled trace, the SDK's default; batched to an OTLP/HTTP receiver in the harness):\n\n")
+	for _, r := range rows {
+		if r.Path != "vertice-gateway" {
+			continue
+		}
+		c, off := r.Connections, r.Report
+		fmt.Fprintf(&b, "- %d connections: tracing off %.0f req/s, p50 %s\n", c, off.RPS, off.P50.Round(time.Microsecond))
+		if on, ok := byKey[fmt.Sprint(tracedPath, c)]; ok {
+			fmt.Fprintf(&b, "  - tracing on: %.0f req/s, %.2f× tracing off; p50 %s\n",
+				on.RPS, on.RPS/off.RPS, on.P50.Round(time.Microsecond))
+		}
+		if base, ok := byKey[fmt.Sprint(baselinePath, c)]; ok {
+			fmt.Fprintf(&b, "  - the baseline binary: %.0f req/s, p50 %s; tracing off is %.2f× of it\n",
+				base.RPS, base.P50.Round(time.Microsecond), off.RPS/base.RPS)
+		}
+	}
 	return b.String()
 }
 
@@ -240,6 +349,9 @@ func verdict(rows []Row, direct map[int]wrk.Report) string {
 		}
 		c, d := r.Connections, r.Report
 		gw, ng := byKey[fmt.Sprint("vertice-gateway", c)], byKey[fmt.Sprint("nginx", c)]
+		if gw.RPS == 0 || ng.RPS == 0 {
+			continue // not measured (-only)
+		}
 		fmt.Fprintf(&b, "- %d connections: gateway %.2f× direct (%s), %.2f× nginx (%s), p99 added %s (%s)\n",
 			c, gw.RPS/d.RPS, yes(gw.RPS >= 0.8*d.RPS), gw.RPS/ng.RPS, yes(gw.RPS >= ng.RPS),
 			(gw.P99 - d.P99).Round(time.Microsecond), yes(gw.P99-d.P99 <= time.Millisecond))

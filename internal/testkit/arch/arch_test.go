@@ -148,6 +148,16 @@ var rules = []rule{
 		linked: true,
 	},
 	{
+		name: "the sidecar links no OpenTelemetry",
+		reason: "tracing is the registry's and the gateway's (adapters/tracing); the SDK and its OTLP exporter (gRPC, " +
+			"protobuf) would multiply the sidecar's binary and break its budget (docs/bench-sidecar.md)",
+		from: func(r string) bool { return under(r, "apps/sidecar") },
+		forbidden: func(path string, _ bool) bool {
+			return strings.HasPrefix(path, "go.opentelemetry.io/") || strings.HasPrefix(path, "google.golang.org/grpc")
+		},
+		linked: true,
+	},
+	{
 		name:   "shipped code links no harness",
 		reason: "internal/bench, internal/testkit and ports/portstest are for tests and benchmarks; a binary never carries them",
 		from:   shipped,
@@ -249,8 +259,10 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		{ImportPath: m("ports"), Imports: []string{m("domain/catalog"), m("domain/registry")}},
 		{ImportPath: m("adapters/ginapi"), Imports: []string{m("domain/registry"), m("apps/registry")}},
 		{ImportPath: m("internal/envconf"), Imports: []string{m("domain/catalog")}},
-		{ImportPath: m("apps/sidecar"), Deps: []string{"github.com/gin-gonic/gin", m("internal/testkit/poll")}},
+		{ImportPath: "go.opentelemetry.io/otel/sdk/trace"},
+		{ImportPath: m("apps/sidecar"), Deps: []string{"github.com/gin-gonic/gin", m("internal/testkit/poll"), "go.opentelemetry.io/otel/sdk/trace"}},
 		{ImportPath: m("apps/vertice"), Deps: []string{"github.com/redis/go-redis/v9", "github.com/gin-gonic/gin", m("adapters/registryclient")}},
+		{ImportPath: m("domain/routing"), Imports: []string{"go.opentelemetry.io/otel/sdk/trace"}},
 		{ImportPath: m("internal/bench/gateway"), Imports: []string{m("adapters/ginapi"), m("domain/registry")}},
 	}
 	got := strings.Join(violations(graph), "\n")
@@ -266,6 +278,8 @@ func TestRulesCatchForbiddenEdges(t *testing.T) {
 		"apps/sidecar -> " + m("internal/testkit/poll") + ": shipped code links no harness",
 		"apps/vertice -> github.com/redis/go-redis/v9: the CLI links no server libraries",
 		"apps/vertice -> github.com/gin-gonic/gin: the CLI links no server libraries",
+		"apps/sidecar -> go.opentelemetry.io/otel/sdk/trace: the sidecar links no OpenTelemetry",
+		"domain/routing -> go.opentelemetry.io/otel/sdk/trace: domain does no I/O",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no violation %q in:\n%s", want, got)

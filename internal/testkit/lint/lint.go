@@ -40,13 +40,17 @@ func init() {
 		"GO-2026-6610", "GO-2026-6608", "GO-2026-6607", "GO-2026-6605", "GO-2026-6603"} {
 		acceptedVulns[id] = "standard library: fixed in a Go release newer than the project's go1.26.8"
 	}
-	// html/template's escaping inside JavaScript (template literals, a
-	// regexp after yield), fixed in Go 1.26.9. The web UI's templates
-	// (adapters/ui) have no JavaScript context: no <script> body, no event
-	// handler attribute; the CSP forbids both and TestNoInlineScriptOrStyle
-	// checks the pages.
+	// html/template, fixed in Go 1.26.9 like the above: escaping inside
+	// JavaScript (template literals, a regexp after yield). The web UI's
+	// templates (adapters/ui) have no JavaScript context: no <script> body,
+	// no event handler attribute; the CSP forbids both and
+	// TestNoInlineScriptOrStyle checks the pages. The only other use is
+	// golang.org/x/net/trace's debug pages, which gRPC (linked by the
+	// OpenTelemetry OTLP exporter, adapters/tracing) registers on
+	// http.DefaultServeMux; no program serves that mux.
 	for _, id := range []string{"GO-2026-6599", "GO-2026-6600"} {
-		acceptedVulns[id] = "html/template in JavaScript contexts, which the web UI's templates never enter; fixed in go1.26.9"
+		acceptedVulns[id] = "html/template in JavaScript contexts, which the web UI's templates never enter and " +
+			"x/net/trace's pages (on http.DefaultServeMux, served by no program) are the only other user; fixed in go1.26.9"
 	}
 }
 

@@ -49,10 +49,13 @@ func main() {
 
 func run() error {
 	gateway := flag.String("gateway", "bin/vertice-gateway", "gateway binary")
+	baseline := flag.String("baseline", "", "another gateway binary to measure alongside, e.g. one built from main (optional)")
 	nginx := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
 	duration := flag.Duration("duration", 10*time.Second, "measured time per run (whole seconds)")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per run (whole seconds)")
 	conns := flag.String("connections", "1,50", "comma-separated wrk connection counts")
+	rounds := flag.Int("rounds", 1, "rounds of every path in turn; each row is the path's median round")
+	only := flag.String("only", "", "|-separated paths to measure besides direct, e.g. \"vertice-gateway|vertice-gateway, baseline binary\"")
 	serverCPUs := flag.String("server-cpus", "0", "taskset CPU list for the upstream and proxies")
 	loadCPUs := flag.String("load-cpus", "1", "taskset CPU list for wrk")
 	out := flag.String("out", "docs/bench-gateway.md", "markdown report")
@@ -66,8 +69,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cfg := gatewaybench.Config{Gateway: *gateway, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration,
+	cfg := gatewaybench.Config{Gateway: *gateway, Baseline: *baseline, Nginx: *nginx, Self: self, Warmup: *warmup, Duration: *duration, Rounds: *rounds,
 		ServerCPUs: *serverCPUs, LoadCPUs: *loadCPUs, WorkDir: work}
+	if *only != "" {
+		cfg.Only = strings.Split(*only, "|")
+	}
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil {
